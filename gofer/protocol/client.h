@@ -1,0 +1,97 @@
+// Client: the sentry's side of the gofer protocol, used by vfs/goferfs.
+#pragma once
+
+#include <dirent.h>
+#include <sys/statfs.h>
+#include <time.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "base/result.h"
+#include "base/scoped_fd.h"
+#include "gofer/protocol/messages.h"
+
+namespace husk::gofer {
+
+// The content of a host struct stat.
+struct Attr {
+  uint64_t dev, ino, nlink;
+  uint32_t mode, uid, gid;
+  uint64_t rdev;
+  int64_t size, blksize, blocks;
+  timespec atime, mtime, ctime;
+};
+
+// One directory entry as getdents64(2) reports it.
+struct DirEntry {
+  uint64_t ino;
+  uint8_t type;  // DT_*
+  std::string name;
+};
+
+// Talks to one gofer over a SOCK_SEQPACKET socket. Thread-safe: each call
+// holds a mutex for its request/response pair. A gofer that dies or answers
+// with a malformed packet makes calls fail with EIO, never crash; after a
+// broken packet the connection is no longer trusted and every later call is
+// EIO too.
+class Client {
+ public:
+  explicit Client(ScopedFd sock);
+
+  // The root directory of export number `export_index`.
+  Result<std::pair<Fid, Attr>> Attach(uint32_t export_index);
+  // Looks up ONE component in `dir` without following a symlink: walking to
+  // a symlink returns the link itself. "", ".", "..", and names with '/' or
+  // NUL are EINVAL; other errors are the host's (ENOENT, ENOTDIR, EACCES,
+  // ENAMETOOLONG).
+  Result<std::pair<Fid, Attr>> Walk(Fid dir, std::string_view name);
+  Result<Attr> GetAttr(Fid fid);
+  // Opens the file and returns the host fd (close-on-exec). `flags` are
+  // open(2) flags: access mode plus O_TRUNC, O_APPEND, O_NONBLOCK,
+  // O_DIRECTORY, O_SYNC...; no O_CREAT or O_PATH. Write access on a read-only
+  // export is EROFS; a symlink is ELOOP.
+  Result<ScopedFd> Open(Fid fid, int flags);
+  // Every entry but "." and "..", over as many round trips as needed.
+  Result<std::vector<DirEntry>> ReadDir(Fid fid);
+  Result<std::string> ReadLink(Fid fid);
+  Result<struct statfs> StatFs(Fid fid);
+  // Releases the fid; errors are ignored.
+  void Clunk(Fid fid);
+
+ private:
+  struct Reply {
+    std::vector<std::byte> body;  // the bytes after the ResponseHeader
+    std::vector<ScopedFd> fds;
+  };
+
+  // Sends one request (header filled in here) and waits for its reply. A
+  // gofer errno comes back as that Errno; transport trouble as EIO.
+  template <class Body>
+  Result<Reply> Call(MessageType type, const Body& body, std::string_view tail = {});
+  Result<Reply> Transact(MessageType type, std::span<const std::byte> body,
+                         std::string_view tail) ABSL_LOCKS_EXCLUDED(mu_);
+  Result<Reply> ParseReply(MessageType type, uint64_t tag, size_t size,
+                           std::vector<ScopedFd> fds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks the connection unusable and returns EIO.
+  Errno Broken() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // One page of a directory: appends entries to `out`, returns {cookie, eof}.
+  Result<std::pair<uint64_t, bool>> ReadDirPage(Fid fid, uint64_t cookie,
+                                                std::vector<DirEntry>* out);
+
+  absl::Mutex mu_;
+  ScopedFd sock_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_tag_ ABSL_GUARDED_BY(mu_) = 1;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  // Receive buffer, reused so a call does not allocate 64 KiB.
+  std::vector<std::byte> recv_buf_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace husk::gofer

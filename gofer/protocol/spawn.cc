@@ -1,0 +1,95 @@
+#include "gofer/protocol/spawn.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace husk::gofer {
+namespace {
+
+std::vector<std::string> GoferArgs(const std::string& binary, const std::vector<Export>& exports) {
+  std::vector<std::string> args = {binary, "--fd=" + std::to_string(kGoferSocketFd)};
+  for (const Export& e : exports) {
+    args.push_back("--export=" + e.host_path + (e.writable ? ":rw" : ":ro"));
+  }
+  return args;
+}
+
+// Reports errno to the parent on the status pipe and exits.
+[[noreturn]] void ChildFailed(int status_fd) {
+  int err = errno;
+  (void)!::write(status_fd, &err, sizeof(err));
+  ::_exit(127);
+}
+
+// Runs in the forked child of a possibly multi-threaded parent, so it makes
+// only async-signal-safe calls. Reports a failure's errno on `status_fd`
+// (close-on-exec, so a successful exec reports nothing).
+[[noreturn]] void ExecGofer(int sock, int status_fd, pid_t parent, char* const argv[]) {
+  // Move the status pipe out of the way before fd 3 is taken.
+  int status = ::fcntl(status_fd, F_DUPFD_CLOEXEC, kGoferSocketFd + 1);
+  if (status < 0) ChildFailed(status_fd);
+  // The gofer must not outlive the sentry it serves. If the parent already
+  // died before the death signal was armed, nobody will ever talk to us.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFailed(status);
+  if (::getppid() != parent) ::_exit(127);
+  // dup2 onto itself would keep close-on-exec, hence the fcntl.
+  int placed = sock == kGoferSocketFd ? ::fcntl(sock, F_SETFD, 0) : ::dup2(sock, kGoferSocketFd);
+  if (placed < 0) ChildFailed(status);
+  // Whatever else the parent has open (possibly without O_CLOEXEC) must not
+  // reach the gofer.
+  ::syscall(SYS_close_range, kGoferSocketFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(argv[0], argv, environ);
+  ChildFailed(status);
+}
+
+// Waits for the child's exec report: EOF means the exec succeeded.
+Result<void> AwaitExec(int status_fd, pid_t pid) {
+  int err = 0;
+  ssize_t n;
+  do {
+    n = ::read(status_fd, &err, sizeof(err));
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) return Ok();
+  ::waitpid(pid, nullptr, 0);
+  return Errno(n == sizeof(err) && err > 0 ? err : ECHILD);
+}
+
+}  // namespace
+
+Result<Spawned> SpawnGofer(const std::string& gofer_binary, const std::vector<Export>& exports) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return Errno(errno);
+  ScopedFd sentry_end(pair[0]), gofer_end(pair[1]);
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Errno(errno);
+  ScopedFd status_read(pipe_fds[0]), status_write(pipe_fds[1]);
+
+  // Everything the child needs is built before fork: it may not allocate.
+  std::vector<std::string> args = GoferArgs(gofer_binary, exports);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) return Errno(errno);
+  if (pid == 0) ExecGofer(gofer_end.get(), status_write.get(), parent, argv.data());
+
+  gofer_end.Reset();
+  status_write.Reset();
+  TRY(AwaitExec(status_read.get(), pid));
+  return Spawned{pid, std::move(sentry_end)};
+}
+
+}  // namespace husk::gofer

@@ -1,0 +1,101 @@
+// Platform: how application threads run and how their system calls and
+// faults are caught. The sentry sees three objects:
+//   Platform      one per sandbox; makes address spaces.
+//   AddressSpace  one per application address space (one stub process);
+//                 maps ranges of the memory file into it.
+//   Context       one per application thread; runs it until the next Event.
+#pragma once
+
+#include <signal.h>
+#include <sys/user.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "base/result.h"
+
+namespace husk::platform {
+
+// The application thread's registers: general purpose and FP/SSE state.
+struct Regs {
+  user_regs_struct gp{};
+  user_fpregs_struct fp{};
+
+  uint64_t syscall_nr() const { return gp.orig_rax; }
+  uint64_t arg(int i) const {
+    switch (i) {
+      case 0: return gp.rdi;
+      case 1: return gp.rsi;
+      case 2: return gp.rdx;
+      case 3: return gp.r10;
+      case 4: return gp.r8;
+      default: return gp.r9;
+    }
+  }
+  void set_return(uint64_t v) { gp.rax = v; }
+};
+
+// Why Context::Switch returned.
+struct Event {
+  enum class Kind {
+    kSyscall,  // the thread executed `syscall`; regs hold its number and arguments
+    kFault,    // a synchronous fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP); see info
+    kDied,     // the stub died underneath us (killed from outside)
+  };
+  Kind kind = Kind::kSyscall;
+  siginfo_t info{};
+};
+
+// A half-open range of application addresses that the platform itself
+// occupies in every address space (stub code, vDSO/vvar).
+struct ReservedRange {
+  uint64_t start = 0;
+  uint64_t end = 0;
+};
+
+class Context;
+
+class AddressSpace {
+ public:
+  virtual ~AddressSpace() = default;
+  // Maps [addr, addr+len) to the memory file at `offset` with `prot`
+  // (MAP_SHARED|MAP_FIXED), replacing what was there.
+  virtual Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset) = 0;
+  virtual Result<void> Unmap(uint64_t addr, uint64_t len) = 0;
+  virtual Result<void> Protect(uint64_t addr, uint64_t len, int prot) = 0;
+  // The context of the address space's first thread.
+  virtual Context& MainContext() = 0;
+};
+
+class Context {
+ public:
+  virtual ~Context() = default;
+  // Runs the thread from `regs` until the next event; `regs` is updated to
+  // the thread's state at that event.
+  virtual Event Switch(Regs& regs) = 0;
+  // Registers a fresh thread starts from: valid segment selectors, empty
+  // general purpose registers, a reset FPU.
+  virtual Regs InitialRegs() = 0;
+  // CPU time the thread (or its whole address space's process) has used.
+  virtual Result<timespec> CpuTime(bool thread_only) = 0;
+};
+
+class Platform {
+ public:
+  virtual ~Platform() = default;
+  // A new, empty address space with one thread. Must be called on the host
+  // thread that will run its Context (ptrace binds tracees to a thread).
+  virtual Result<std::unique_ptr<AddressSpace>> NewAddressSpace() = 0;
+  // Address ranges every address space reserves for the platform; the
+  // memory manager never maps application memory there.
+  virtual std::span<const ReservedRange> Reserved() const = 0;
+  // Start of the host vDSO image inside every address space (AT_SYSINFO_EHDR).
+  virtual uint64_t VdsoBase() const = 0;
+};
+
+// The ptrace (PTRACE_SYSEMU) platform. `memory_fd` is the memory file every
+// stub maps application memory from.
+Result<std::unique_ptr<Platform>> NewPtracePlatform(int memory_fd);
+
+}  // namespace husk::platform

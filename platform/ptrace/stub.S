@@ -1,0 +1,51 @@
+// The stub's code page: the only code a fresh stub process has mapped.
+//
+// husk_stub_entry runs in the stub right after clone, with the sentry's
+// address space still (copy-on-write) mapped in it. It unmaps everything
+// except this page and the vDSO/vvar, then stops with int3 so the sentry
+// (its tracer) takes over. It uses no stack, since the stack goes too.
+//   rdi = start of this page, rsi = end of this page,
+//   rdx = start of the kept vDSO/vvar range, rcx = end of that range.
+//
+// husk_stub_syscall is where the sentry points rip to run one real host
+// syscall in the stub (mmap, munmap, mprotect): `syscall` then `int3`.
+// The stub's seccomp filter only allows syscalls made from this page.
+
+  .section .husk_stub, "ax", @progbits
+  .balign 4096
+  .globl husk_stub_start
+husk_stub_start:
+  .globl husk_stub_entry
+husk_stub_entry:
+  mov %rdx, %r12
+  mov %rcx, %r13
+  mov %rsi, %r14
+  // munmap(0, page_start)
+  mov %rdi, %rsi
+  xor %edi, %edi
+  mov $11, %eax
+  syscall
+  // munmap(page_end, kept_start - page_end)
+  mov %r14, %rdi
+  mov %r12, %rsi
+  sub %r14, %rsi
+  mov $11, %eax
+  syscall
+  // munmap(kept_end, TASK_SIZE - kept_end)
+  mov %r13, %rdi
+  movabs $0x7ffffffff000, %rsi
+  sub %r13, %rsi
+  mov $11, %eax
+  syscall
+  int3
+
+  .globl husk_stub_syscall
+husk_stub_syscall:
+  syscall
+  int3
+
+  .balign 4096
+  .globl husk_stub_end
+husk_stub_end:
+
+  .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,303 @@
+// `sentry`: the user-space kernel's command line.
+//   sentry run [flags] -- PROG [ARGS...]   runs PROG in a new sandbox
+//   sentry syscalls                        prints the syscall table
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "gofer/protocol/client.h"
+#include "gofer/protocol/spawn.h"
+#include "platform/platform.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/syscalls/syscalls.h"
+#include "vfs/dev/devfs.h"
+#include "vfs/goferfs/goferfs.h"
+#include "vfs/host/host_file.h"
+#include "vfs/tmpfs/tmpfs.h"
+
+extern char** environ;
+
+namespace husk {
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: sentry COMMAND [ARGS]\n"
+    "\n"
+    "Husk's user-space Linux kernel.\n"
+    "\n"
+    "Commands:\n"
+    "  run [FLAGS] [--] PROG [ARGS...]  run PROG in a new sandbox; exits with its status\n"
+    "  syscalls                         print the syscall table (number, name, support, note)\n"
+    "  help                             print this text\n"
+    "\n"
+    "Run 'sentry run --help' for the flags of run.\n";
+
+constexpr char kRunUsage[] =
+    "Usage: sentry run [FLAGS] [--] PROG [ARGS...]\n"
+    "\n"
+    "Runs PROG (looked up in PATH inside the sandbox) under the sentry. stdin,\n"
+    "stdout and stderr are the caller's. The exit status is PROG's, or 128+N if\n"
+    "it was killed by signal N. The sandbox sees the host's files read-only\n"
+    "through the gofer, with a private tmpfs on /tmp and its own /dev.\n"
+    "\n"
+    "Flags:\n"
+    "  --platform=ptrace        how syscalls are caught (only ptrace for now)\n"
+    "  --strace                 print every syscall to stderr in strace's format\n"
+    "  --log=FILE               write the sentry's log to FILE\n"
+    "  --debug                  write the sentry's log (debug level) to stderr\n"
+    "  --mount=HOST:SANDBOX[:ro]  make host directory HOST visible at SANDBOX\n"
+    "                           (read-only; the mount point must exist)\n"
+    "  -h, --help               print this text\n";
+
+struct MountFlag {
+  std::string host;
+  std::string sandbox;
+};
+
+struct RunFlags {
+  bool strace = false;
+  bool debug = false;
+  std::string log_file;
+  std::vector<MountFlag> mounts;
+  std::vector<std::string> argv;
+};
+
+[[noreturn]] void UsageError(std::string_view msg) {
+  Die(2, fmt::format("{}\nTry 'sentry run --help'.", msg));
+}
+
+MountFlag ParseMount(std::string_view v) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t colon = v.find(':', start);
+    parts.emplace_back(v.substr(start, colon - start));
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
+    UsageError(fmt::format("--mount: want HOST:SANDBOX[:ro], got '{}'", v));
+  }
+  if (parts.size() == 3 && parts[2] != "ro") {
+    if (parts[2] == "rw") {
+      UsageError("--mount: rw mounts are not supported yet (the gofer serves files read-only)");
+    }
+    UsageError(fmt::format("--mount: unknown option '{}' (want ro)", parts[2]));
+  }
+  if (parts[0][0] != '/' || parts[1][0] != '/') UsageError("--mount: paths must be absolute");
+  return MountFlag{parts[0], parts[1]};
+}
+
+RunFlags ParseRunFlags(int argc, char** argv) {
+  RunFlags f;
+  int i = 0;
+  for (; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&](std::string_view name) -> std::optional<std::string> {
+      if (a.starts_with(name) && a.size() > name.size() && a[name.size()] == '=') {
+        return std::string(a.substr(name.size() + 1));
+      }
+      if (a == name) {
+        if (i + 1 >= argc) UsageError(fmt::format("{} needs a value", name));
+        return std::string(argv[++i]);
+      }
+      return std::nullopt;
+    };
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "-h" || a == "--help") {
+      fputs(kRunUsage, stdout);
+      exit(0);
+    }
+    if (a == "--strace") {
+      f.strace = true;
+    } else if (a == "--debug") {
+      f.debug = true;
+    } else if (auto v = value("--platform")) {
+      if (*v != "ptrace") UsageError(fmt::format("unknown platform '{}' (want ptrace)", *v));
+    } else if (auto v = value("--log")) {
+      f.log_file = *v;
+    } else if (auto v = value("--mount")) {
+      f.mounts.push_back(ParseMount(*v));
+    } else if (a.starts_with("-") && a.size() > 1) {
+      UsageError(fmt::format("unknown flag '{}'", a));
+    } else {
+      break;
+    }
+  }
+  for (; i < argc; ++i) f.argv.emplace_back(argv[i]);
+  if (f.argv.empty()) UsageError("no program given");
+  return f;
+}
+
+std::string SelfDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : exe.parent_path().string();
+}
+
+std::string EnvValue(const std::vector<std::string>& env, std::string_view name) {
+  for (const auto& e : env) {
+    if (e.size() > name.size() && e.starts_with(name) && e[name.size()] == '=') {
+      return e.substr(name.size() + 1);
+    }
+  }
+  return "";
+}
+
+// Finds PROG as a shell would: as given if it has a '/', else in PATH.
+Result<std::string> FindProgram(kernel::Kernel& k, kernel::Task& t, const std::string& prog,
+                                const std::vector<std::string>& env) {
+  auto ctx = t.Lookup();
+  if (prog.find('/') != std::string::npos) return prog;
+  std::string path = EnvValue(env, "PATH");
+  if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t colon = path.find(':', start);
+    if (colon == std::string::npos) colon = path.size();
+    std::string dir = path.substr(start, colon - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + prog;
+    if (auto p = k.vfs().Resolve(ctx, t.fs().cwd, candidate, true); p) {
+      const auto& inode = p->dentry->inode();
+      if (inode->IsRegular()) {
+        if (auto st = inode->Stat(); st && vfs::CheckPermission(*st, t.creds(), X_OK)) return candidate;
+      }
+    }
+    start = colon + 1;
+  }
+  return Errno(ENOENT);
+}
+
+// Maps an exec failure to the message and status a shell gives.
+[[noreturn]] void ExecFailed(const std::string& prog, Errno e) {
+  switch (e.value()) {
+    case ENOENT: Die(127, fmt::format("{}: not found", prog));
+    case EACCES: Die(126, fmt::format("{}: permission denied", prog));
+    case ENOEXEC: Die(126, fmt::format("{}: exec format error", prog));
+    case EISDIR: Die(126, fmt::format("{}: is a directory", prog));
+  }
+  Die(126, fmt::format("{}: cannot execute: {}", prog, ErrnoText(e.value())));
+}
+
+// Where the host's cwd is inside the sandbox: the same path, if it exists.
+vfs::Path SandboxCwd(kernel::Kernel& k, kernel::Task& t) {
+  char buf[4096];
+  if (getcwd(buf, sizeof(buf)) == nullptr) return t.fs().cwd;
+  auto p = k.vfs().Resolve(t.Lookup(), t.fs().root, buf, true);
+  if (!p || !p->dentry->inode()->IsDir()) return t.fs().cwd;
+  return *p;
+}
+
+int Run(int argc, char** argv) {
+  RunFlags flags = ParseRunFlags(argc, argv);
+  if (!flags.log_file.empty()) {
+    int fd = open(flags.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) Die(1, fmt::format("--log: cannot open {}: {}", flags.log_file, strerror(errno)));
+    SetLogSink(fd, flags.debug ? LogLevel::kDebug : LogLevel::kInfo);
+  } else if (flags.debug) {
+    SetLogSink(2, LogLevel::kDebug);
+  }
+
+  // The sandbox's stdio: dups of ours, taken before anything else opens fds.
+  auto fds = std::make_shared<vfs::FdTable>();
+  for (int fd = 0; fd < 3; ++fd) {
+    if (auto f = vfs::NewHostFile(fd)) (void)fds->InstallAt(fd, std::move(f), false, 3);
+  }
+
+  std::vector<gofer::Export> exports{{"/", false}};
+  for (const auto& m : flags.mounts) exports.push_back({m.host, false});
+  auto spawned = gofer::SpawnGofer(SelfDir() + "/gofer", exports);
+  if (!spawned) Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(spawned.error().value())));
+  auto client = std::make_shared<gofer::Client>(std::move(spawned->sock));
+
+  auto memory = mm::MemoryFile::Create(1ULL << 40);
+  if (!memory) Die(1, fmt::format("cannot create the memory file: {}", ErrnoText(memory.error().value())));
+  auto platform = platform::NewPtracePlatform((*memory)->fd());
+  if (!platform) Die(1, fmt::format("cannot start the ptrace platform: {}", ErrnoText(platform.error().value())));
+
+  kernel::KernelOptions opts;
+  opts.strace = flags.strace;
+  kernel::Kernel k(opts, std::move(*platform), std::move(*memory));
+
+  auto root = vfs::NewGoferMount(client, 0, true, "/");
+  if (!root) Die(1, fmt::format("cannot serve the root: {}", ErrnoText(root.error().value())));
+  k.vfs().SetRoot(std::move(*root));
+  vfs::Credentials creds{getuid(), getgid(), {}};
+  auto mount_on = [&](const std::string& where, std::shared_ptr<vfs::Mount> m) {
+    vfs::LookupContext ctx{k.vfs().Root(), k.vfs().Root(), &creds};
+    auto p = k.vfs().Resolve(ctx, ctx.root, where, true);
+    if (!p) Die(1, fmt::format("mount point {}: {}", where, ErrnoText(p.error().value())));
+    if (auto r = k.vfs().MountAt(*p, std::move(m)); !r) {
+      Die(1, fmt::format("mount point {}: {}", where, ErrnoText(r.error().value())));
+    }
+  };
+  mount_on("/dev", vfs::NewDevMount());
+  mount_on("/tmp", vfs::NewTmpfsMount(01777, creds, "tmpfs"));
+  for (size_t i = 0; i < flags.mounts.size(); ++i) {
+    auto m = vfs::NewGoferMount(client, static_cast<uint32_t>(i + 1), true, flags.mounts[i].host);
+    if (!m) Die(1, fmt::format("--mount {}: {}", flags.mounts[i].host, ErrnoText(m.error().value())));
+    mount_on(flags.mounts[i].sandbox, std::move(*m));
+  }
+
+  auto task = k.NewInitTask(fds, creds);
+  task->fs().cwd = SandboxCwd(k, *task);
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  const std::string& prog = flags.argv[0];
+  auto path = FindProgram(k, *task, prog, env);
+  if (!path) ExecFailed(prog, path.error());
+  if (auto r = k.Exec(*task, *path, flags.argv, env); !r) ExecFailed(prog, r.error());
+
+  kernel::ExitStatus status = task->Run();
+  if (flags.strace) {
+    std::string line =
+        status.signal ? fmt::format("+++ killed by SIG{} {}+++\n", sigabbrev_np(status.signal),
+                                    status.core ? "(core dumped) " : "")
+                      : fmt::format("+++ exited with {} +++\n", status.code);
+    (void)!write(2, line.data(), line.size());
+  }
+  task.reset();
+  client.reset();
+  kill(spawned->pid, SIGKILL);
+  waitpid(spawned->pid, nullptr, 0);
+  return status.ShellStatus();
+}
+
+int PrintSyscalls() {
+  for (const auto& s : syscalls::AllSyscalls()) {
+    const char* level = s.support == syscalls::Support::kFull      ? "full"
+                        : s.support == syscalls::Support::kPartial ? "partial"
+                                                                   : "unimplemented";
+    fmt::print("{:3} {:24} {:13} {}\n", s.nr, s.name, level, s.note);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace husk
+
+int main(int argc, char** argv) {
+  husk::SetProgramName("sentry");
+  if (argc < 2) {
+    fputs(husk::kUsage, stderr);
+    return 2;
+  }
+  std::string_view cmd = argv[1];
+  if (cmd == "run") return husk::Run(argc - 2, argv + 2);
+  if (cmd == "syscalls") return husk::PrintSyscalls();
+  if (cmd == "help" || cmd == "-h" || cmd == "--help") {
+    fputs(husk::kUsage, stdout);
+    return 0;
+  }
+  husk::Die(2, fmt::format("unknown command '{}'\nTry 'sentry --help'.", cmd));
+}

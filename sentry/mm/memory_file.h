@@ -1,0 +1,43 @@
+// MemoryFile: the memfd that holds all application memory. Stubs map ranges
+// of it MAP_SHARED; the sentry maps all of it once, so copying to and from
+// application memory is a memcpy on the sentry's side.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include <absl/synchronization/mutex.h>
+
+#include "base/result.h"
+#include "base/scoped_fd.h"
+
+namespace husk::mm {
+
+class MemoryFile {
+ public:
+  // A sparse file of `size` bytes; nothing is allocated until touched.
+  static Result<std::unique_ptr<MemoryFile>> Create(uint64_t size);
+  ~MemoryFile();
+
+  int fd() const { return fd_.get(); }
+  uint8_t* At(uint64_t offset) const { return base_ + offset; }
+
+  // A page-aligned range of `len` bytes, reading as zeros.
+  Result<uint64_t> Allocate(uint64_t len);
+  // Gives the range back and releases its pages to the host.
+  void Free(uint64_t offset, uint64_t len);
+  // Makes the range read as zeros again (releases its pages).
+  void Zero(uint64_t offset, uint64_t len);
+
+ private:
+  MemoryFile(ScopedFd fd, uint8_t* base, uint64_t size);
+
+  ScopedFd fd_;
+  uint8_t* base_;
+  uint64_t size_;
+  absl::Mutex mu_;
+  std::map<uint64_t, uint64_t> free_ ABSL_GUARDED_BY(mu_);  // start -> length
+};
+
+}  // namespace husk::mm

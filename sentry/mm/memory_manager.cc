@@ -1,0 +1,574 @@
+#include "sentry/mm/memory_manager.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/align.h"
+#include "base/log.h"
+#include <sys/sysmacros.h>
+
+namespace husk::mm {
+namespace {
+
+// File pages read per fault: fewer round trips to the stub.
+constexpr uint64_t kPopulateChunk = 32 * kPageSize;
+// Lowest address mmap hands out (vm.mmap_min_addr).
+constexpr uint64_t kMinAddr = 0x10000;
+
+constexpr int kProtSem = 0x8;  // PROT_SEM (asm-generic/mman-common.h)
+
+bool AllowsRead(int prot) { return (prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) != 0; }
+
+bool Allows(int prot, Access a) {
+  switch (a) {
+    case Access::kRead: return AllowsRead(prot);
+    case Access::kWrite: return (prot & PROT_WRITE) != 0;
+    case Access::kExec: return (prot & PROT_EXEC) != 0;
+  }
+  return false;
+}
+
+}  // namespace
+
+MemoryManager::MemoryManager(MemoryFile& mf, std::unique_ptr<platform::AddressSpace> as,
+                             std::span<const platform::ReservedRange> reserved, uint64_t mmap_base)
+    : mf_(mf), as_(std::move(as)), reserved_(reserved.begin(), reserved.end()),
+      mmap_base_(mmap_base) {}
+
+MemoryManager::~MemoryManager() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [start, p] : pmas_) mf_.Free(p.offset, p.end - start);
+}
+
+bool MemoryManager::Overlaps(uint64_t start, uint64_t end) const {
+  auto it = vmas_.upper_bound(start);
+  if (it != vmas_.begin() && std::prev(it)->second.end > start) return true;
+  return it != vmas_.end() && it->first < end;
+}
+
+bool MemoryManager::OverlapsReserved(uint64_t start, uint64_t end) const {
+  for (const auto& r : reserved_) {
+    if (start < r.end && r.start < end) return true;
+  }
+  return false;
+}
+
+Result<uint64_t> MemoryManager::FindFree(uint64_t len, uint64_t hint) const {
+  if (hint != 0) {
+    uint64_t h = PageDown(hint);
+    if (h >= kMinAddr && h <= kTaskSize - len && !Overlaps(h, h + len) &&
+        !OverlapsReserved(h, h + len)) {
+      return h;
+    }
+  }
+  // Top-down from mmap_base, as Linux's default layout does.
+  std::vector<std::pair<uint64_t, uint64_t>> used;
+  for (const auto& [start, v] : vmas_) used.emplace_back(start, v.end);
+  for (const auto& r : reserved_) used.emplace_back(r.start, r.end);
+  std::sort(used.begin(), used.end(), [](auto a, auto b) { return a.first > b.first; });
+  uint64_t top = mmap_base_;
+  for (const auto& [start, end] : used) {
+    if (start >= top) continue;
+    if (end < top && top - end >= len) return top - len;
+    top = start;
+  }
+  if (top >= kMinAddr + len) return top - len;
+  return Errno(ENOMEM);
+}
+
+void MemoryManager::SplitAt(uint64_t addr) {
+  auto v = vmas_.upper_bound(addr);
+  if (v != vmas_.begin()) {
+    auto prev = std::prev(v);
+    if (prev->first < addr && prev->second.end > addr) {
+      Vma right = prev->second;
+      if (right.file) right.file_offset += addr - prev->first;
+      prev->second.end = addr;
+      vmas_.emplace(addr, std::move(right));
+    }
+  }
+  auto p = pmas_.upper_bound(addr);
+  if (p != pmas_.begin()) {
+    auto prev = std::prev(p);
+    if (prev->first < addr && prev->second.end > addr) {
+      Pma right = prev->second;
+      right.offset += addr - prev->first;
+      prev->second.end = addr;
+      pmas_.emplace(addr, right);
+    }
+  }
+}
+
+void MemoryManager::DropPmas(uint64_t start, uint64_t end) {
+  uint64_t run_start = 0, run_end = 0;
+  auto flush = [&] {
+    if (run_end > run_start) (void)as_->Unmap(run_start, run_end - run_start);
+  };
+  for (auto it = pmas_.lower_bound(start); it != pmas_.end() && it->first < end;) {
+    if (it->first != run_end) {
+      flush();
+      run_start = it->first;
+    }
+    run_end = it->second.end;
+    mf_.Free(it->second.offset, it->second.end - it->first);
+    it = pmas_.erase(it);
+  }
+  flush();
+}
+
+Result<void> MemoryManager::UnmapLocked(uint64_t start, uint64_t end) {
+  SplitAt(start);
+  SplitAt(end);
+  for (auto it = vmas_.lower_bound(start); it != vmas_.end() && it->first < end;) {
+    it = vmas_.erase(it);
+  }
+  DropPmas(start, end);
+  return Ok();
+}
+
+Result<void> MemoryManager::InsertAnonymousPma(uint64_t start, uint64_t end, int prot) {
+  uint64_t off = TRY(mf_.Allocate(end - start));
+  if (auto r = as_->Map(start, end - start, prot, off); !r) {
+    mf_.Free(off, end - start);
+    return r.error();
+  }
+  pmas_[start] = Pma{end, off};
+  return Ok();
+}
+
+Result<uint64_t> MemoryManager::MMap(const MapRequest& req) {
+  const uint64_t len = PageUp(req.len);
+  if (len == 0) return Errno(ENOMEM);
+  absl::MutexLock lock(&mu_);
+  uint64_t addr;
+  if (req.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+    addr = req.addr;
+    if (addr > kTaskSize - len) return Errno(ENOMEM);
+    // PARTIAL(stub): the platform's own pages cannot be replaced.
+    if (OverlapsReserved(addr, addr + len)) return Errno(ENOMEM);
+    if (req.flags & MAP_FIXED) {
+      TRY(UnmapLocked(addr, addr + len));
+    } else if (Overlaps(addr, addr + len)) {
+      return Errno(EEXIST);
+    }
+  } else {
+    addr = TRY(FindFree(len, req.addr));
+  }
+  Vma v;
+  v.end = addr + len;
+  v.prot = req.prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+  v.shared = (req.flags & MAP_TYPE) != MAP_PRIVATE;
+  v.growsdown = (req.flags & MAP_GROWSDOWN) != 0;
+  v.file = req.file;
+  v.file_offset = req.offset;
+  v.name = req.name;
+  // PARTIAL(shared file mappings): pages are a private snapshot; stores
+  // do not reach the file. Such mappings of a read-only file never get
+  // PROT_WRITE.
+  if (v.file && v.shared && !v.file->Writable()) v.max_prot &= ~PROT_WRITE;
+  vmas_[addr] = v;
+  if (!v.file) {
+    if (auto r = InsertAnonymousPma(addr, addr + len, v.prot); !r) {
+      vmas_.erase(addr);
+      return r.error();
+    }
+  }
+  return addr;
+}
+
+Result<void> MemoryManager::MUnmap(uint64_t addr, uint64_t len) {
+  if (!PageAligned(addr) || len == 0) return Errno(EINVAL);
+  uint64_t plen = PageUp(len);
+  if (plen == 0 || addr > kTaskSize || plen > kTaskSize - addr) return Errno(EINVAL);
+  absl::MutexLock lock(&mu_);
+  return UnmapLocked(addr, addr + plen);
+}
+
+Result<void> MemoryManager::MProtect(uint64_t addr, uint64_t len, int prot) {
+  constexpr int kKnown =
+      PROT_READ | PROT_WRITE | PROT_EXEC | kProtSem | PROT_GROWSDOWN | PROT_GROWSUP;
+  if (!PageAligned(addr) || (prot & ~kKnown) ||
+      (prot & (PROT_GROWSDOWN | PROT_GROWSUP)) == (PROT_GROWSDOWN | PROT_GROWSUP)) {
+    return Errno(EINVAL);
+  }
+  if (len == 0) return Ok();
+  uint64_t plen = PageUp(len);
+  if (plen == 0 || addr > UINT64_MAX - plen) return Errno(ENOMEM);
+  const uint64_t end = addr + plen;
+  prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+  absl::MutexLock lock(&mu_);
+  // The whole range must be mapped, and every VMA must allow `prot`.
+  uint64_t cur = addr;
+  auto it = vmas_.upper_bound(addr);
+  if (it == vmas_.begin()) return Errno(ENOMEM);
+  --it;
+  while (cur < end) {
+    if (it == vmas_.end() || it->first > cur || it->second.end <= cur) return Errno(ENOMEM);
+    if (prot & ~it->second.max_prot) return Errno(EACCES);
+    cur = it->second.end;
+    ++it;
+  }
+  SplitAt(addr);
+  SplitAt(end);
+  for (auto v = vmas_.lower_bound(addr); v != vmas_.end() && v->first < end; ++v) {
+    v->second.prot = prot;
+  }
+  for (auto p = pmas_.lower_bound(addr); p != pmas_.end() && p->first < end; ++p) {
+    TRY(as_->Protect(p->first, p->second.end - p->first, prot));
+  }
+  return Ok();
+}
+
+Result<void> MemoryManager::MAdvise(uint64_t addr, uint64_t len, int advice) {
+  switch (advice) {
+    case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+    case MADV_DONTNEED: case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK:
+    case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
+    case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK:
+    case MADV_COLD: case MADV_PAGEOUT:
+      break;
+    default:
+      return Errno(EINVAL);
+  }
+  if (!PageAligned(addr)) return Errno(EINVAL);
+  uint64_t plen = PageUp(len);
+  if (len != 0 && (plen == 0 || addr > UINT64_MAX - plen)) return Errno(EINVAL);
+  if (plen == 0) return Ok();
+  const uint64_t end = addr + plen;
+  absl::MutexLock lock(&mu_);
+  bool hole = false;
+  uint64_t cur = addr;
+  for (auto it = vmas_.upper_bound(addr) == vmas_.begin() ? vmas_.begin()
+                                                          : std::prev(vmas_.upper_bound(addr));
+       it != vmas_.end() && it->first < end; ++it) {
+    if (it->second.end <= cur) continue;
+    if (it->first > cur) hole = true;
+    cur = it->second.end;
+  }
+  if (cur < end) hole = true;
+  if (advice == MADV_DONTNEED || advice == MADV_FREE) {
+    SplitAt(addr);
+    SplitAt(end);
+    for (auto v = vmas_.lower_bound(addr); v != vmas_.end() && v->first < end; ++v) {
+      if (v->second.shared) continue;
+      if (v->second.file) {
+        // Private file pages go back to the file's content on next touch.
+        DropPmas(v->first, v->second.end);
+      } else {
+        for (auto p = pmas_.lower_bound(v->first); p != pmas_.end() && p->first < v->second.end; ++p) {
+          mf_.Zero(p->second.offset, p->second.end - p->first);
+        }
+      }
+    }
+  }
+  if (hole) return Errno(ENOMEM);
+  return Ok();
+}
+
+Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint64_t new_len,
+                                       int flags, uint64_t new_addr) {
+  if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return Errno(EINVAL);
+  if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) return Errno(EINVAL);
+  if ((flags & MREMAP_DONTUNMAP) && (!(flags & MREMAP_MAYMOVE) || old_len != new_len)) {
+    return Errno(EINVAL);
+  }
+  if (!PageAligned(old_addr)) return Errno(EINVAL);
+  uint64_t olen = PageUp(old_len);
+  uint64_t nlen = PageUp(new_len);
+  if (nlen == 0 || (old_len != 0 && olen == 0)) return Errno(EINVAL);
+  absl::MutexLock lock(&mu_);
+  auto vit = vmas_.upper_bound(old_addr);
+  if (vit == vmas_.begin()) return Errno(EFAULT);
+  --vit;
+  if (vit->second.end <= old_addr) return Errno(EFAULT);
+  // PARTIAL(mremap of shared mappings with old_len 0): not duplicated.
+  if (olen == 0) return Errno(EINVAL);
+  if (olen > vit->second.end - old_addr) return Errno(EFAULT);
+
+  if (flags & MREMAP_FIXED) {
+    if (!PageAligned(new_addr) || new_addr > kTaskSize - nlen) return Errno(EINVAL);
+    if (new_addr < old_addr + olen && old_addr < new_addr + nlen) return Errno(EINVAL);
+    if (OverlapsReserved(new_addr, new_addr + nlen)) return Errno(ENOMEM);
+  }
+  if (!(flags & MREMAP_FIXED) && nlen <= olen) {
+    TRY(UnmapLocked(old_addr + nlen, old_addr + olen));
+    return old_addr;
+  }
+  const uint64_t old_end = old_addr + olen;
+  if (!(flags & MREMAP_FIXED)) {
+    // Grow in place when the pages after the mapping are free.
+    const uint64_t grow_end = old_addr + nlen;
+    if (vit->second.end == old_end && grow_end <= kTaskSize &&
+        !Overlaps(old_end, grow_end) && !OverlapsReserved(old_end, grow_end)) {
+      vit->second.end = grow_end;
+      if (!vit->second.file) TRY(InsertAnonymousPma(old_end, grow_end, vit->second.prot));
+      return old_addr;
+    }
+    if (!(flags & MREMAP_MAYMOVE)) return Errno(ENOMEM);
+  }
+  if (nlen < olen) {
+    TRY(UnmapLocked(old_addr + nlen, old_end));
+    olen = nlen;
+  }
+  uint64_t target;
+  if (flags & MREMAP_FIXED) {
+    TRY(UnmapLocked(new_addr, new_addr + nlen));
+    target = new_addr;
+  } else {
+    target = TRY(FindFree(nlen, 0));
+  }
+  // Move: the same memory-file pages, mapped at the new address.
+  SplitAt(old_addr);
+  SplitAt(old_addr + olen);
+  Vma moved = vmas_.at(old_addr);
+  vmas_.erase(old_addr);
+  for (auto p = pmas_.lower_bound(old_addr); p != pmas_.end() && p->first < old_addr + olen;) {
+    uint64_t dst = target + (p->first - old_addr);
+    Pma np{dst + (p->second.end - p->first), p->second.offset};
+    TRY(as_->Map(dst, np.end - dst, moved.prot, np.offset));
+    TRY(as_->Unmap(p->first, p->second.end - p->first));
+    p = pmas_.erase(p);
+    pmas_[dst] = np;
+  }
+  moved.end = target + nlen;
+  vmas_[target] = moved;
+  if (!moved.file && nlen > olen) TRY(InsertAnonymousPma(target + olen, target + nlen, moved.prot));
+  if (flags & MREMAP_DONTUNMAP) {
+    Vma fresh = moved;
+    fresh.end = old_addr + olen;
+    vmas_[old_addr] = fresh;
+    if (!fresh.file) TRY(InsertAnonymousPma(old_addr, fresh.end, fresh.prot));
+  }
+  return target;
+}
+
+void MemoryManager::SetBrkBase(uint64_t base) {
+  absl::MutexLock lock(&mu_);
+  brk_start_ = brk_ = base;
+}
+
+uint64_t MemoryManager::Brk(uint64_t addr) {
+  absl::MutexLock lock(&mu_);
+  if (addr < brk_start_) return brk_;
+  const uint64_t old_end = PageUp(brk_);
+  const uint64_t new_end = PageUp(addr);
+  if (new_end == 0 || new_end > kTaskSize) return brk_;
+  if (new_end > old_end) {
+    if (Overlaps(old_end, new_end) || OverlapsReserved(old_end, new_end)) return brk_;
+    auto heap = vmas_.upper_bound(old_end - 1);
+    bool extend = heap != vmas_.begin() && std::prev(heap)->second.end == old_end &&
+                  std::prev(heap)->second.name == "[heap]";
+    if (extend) {
+      std::prev(heap)->second.end = new_end;
+    } else {
+      Vma v;
+      v.end = new_end;
+      v.prot = PROT_READ | PROT_WRITE;
+      v.name = "[heap]";
+      vmas_[old_end] = v;
+    }
+    if (!InsertAnonymousPma(old_end, new_end, PROT_READ | PROT_WRITE)) {
+      (void)UnmapLocked(old_end, new_end);
+      return brk_;
+    }
+  } else if (new_end < old_end) {
+    (void)UnmapLocked(new_end, old_end);
+  }
+  brk_ = addr;
+  return brk_;
+}
+
+Result<void> MemoryManager::Populate(VmaMap::iterator vma, uint64_t addr) {
+  const uint64_t page = PageDown(addr);
+  uint64_t start = std::max(vma->first, AlignDown(page, kPopulateChunk));
+  uint64_t end = std::min(vma->second.end, start + kPopulateChunk);
+  if (end <= page) end = std::min(vma->second.end, page + kPopulateChunk);
+  // Clip to the gap between the neighbouring PMAs.
+  auto next = pmas_.upper_bound(page);
+  if (next != pmas_.end()) end = std::min(end, next->first);
+  if (next != pmas_.begin()) start = std::max(start, std::prev(next)->second.end);
+  start = std::min(start, page);
+  const Vma& v = vma->second;
+  if (v.file) {
+    const uint64_t file_size = TRY(v.file->Size());
+    const uint64_t fpage = v.file_offset + (page - vma->first);
+    // A page wholly past the end of the file: SIGBUS in Linux.
+    if (fpage >= PageUp(file_size)) return Errno(EFAULT);
+    const uint64_t file_pages_end = vma->first + (PageUp(file_size) - v.file_offset);
+    end = std::min(end, file_pages_end);
+  }
+  const uint64_t len = end - start;
+  const uint64_t off = TRY(mf_.Allocate(len));
+  if (v.file) {
+    uint64_t done = 0;
+    const uint64_t foff = v.file_offset + (start - vma->first);
+    while (done < len) {
+      vfs::IoVecs iov{iovec{mf_.At(off + done), len - done}};
+      auto n = v.file->PRead(iov, foff + done);
+      if (!n || *n == 0) break;
+      done += *n;
+    }
+  }
+  if (auto r = as_->Map(start, len, v.prot, off); !r) {
+    mf_.Free(off, len);
+    return r.error();
+  }
+  pmas_[start] = Pma{end, off};
+  return Ok();
+}
+
+bool MemoryManager::HandleFault(uint64_t addr) {
+  absl::MutexLock lock(&mu_);
+  auto v = vmas_.upper_bound(addr);
+  if (v == vmas_.begin()) return false;
+  --v;
+  if (v->second.end <= addr || !AllowsRead(v->second.prot)) return false;
+  auto p = pmas_.upper_bound(addr);
+  if (p != pmas_.begin() && std::prev(p)->second.end > addr) return false;  // a real fault
+  return Populate(v, addr).has_value();
+}
+
+template <class Fn>
+size_t MemoryManager::Walk(uint64_t addr, uint64_t len, Access access, bool force, Fn fn) {
+  absl::MutexLock lock(&mu_);
+  uint64_t done = 0;
+  while (done < len) {
+    const uint64_t cur = addr + done;
+    if (cur < addr || cur >= kTaskSize) break;
+    auto v = vmas_.upper_bound(cur);
+    if (v == vmas_.begin()) break;
+    --v;
+    if (v->second.end <= cur || (!force && !Allows(v->second.prot, access))) break;
+    auto p = pmas_.upper_bound(cur);
+    if (p == pmas_.begin() || std::prev(p)->second.end <= cur) {
+      if (!Populate(v, cur)) break;
+      p = pmas_.upper_bound(cur);
+    }
+    --p;
+    uint64_t n = std::min({len - done, p->second.end - cur, v->second.end - cur});
+    fn(mf_.At(p->second.offset + (cur - p->first)), n);
+    done += n;
+  }
+  return done;
+}
+
+Result<void> MemoryManager::CopyIn(uint64_t addr, std::span<uint8_t> dst) {
+  uint8_t* out = dst.data();
+  size_t n = Walk(addr, dst.size(), Access::kRead, false, [&](uint8_t* p, size_t len) {
+    memcpy(out, p, len);
+    out += len;
+  });
+  if (n < dst.size()) return Errno(EFAULT);
+  return Ok();
+}
+
+size_t MemoryManager::CopyInPartial(uint64_t addr, std::span<uint8_t> dst) {
+  uint8_t* out = dst.data();
+  return Walk(addr, dst.size(), Access::kRead, false, [&](uint8_t* p, size_t len) {
+    memcpy(out, p, len);
+    out += len;
+  });
+}
+
+Result<void> MemoryManager::CopyOut(uint64_t addr, std::span<const uint8_t> src) {
+  const uint8_t* in = src.data();
+  size_t n = Walk(addr, src.size(), Access::kWrite, false, [&](uint8_t* p, size_t len) {
+    memcpy(p, in, len);
+    in += len;
+  });
+  if (n < src.size()) return Errno(EFAULT);
+  return Ok();
+}
+
+Result<void> MemoryManager::CopyOutForce(uint64_t addr, std::span<const uint8_t> src) {
+  const uint8_t* in = src.data();
+  size_t n = Walk(addr, src.size(), Access::kWrite, true, [&](uint8_t* p, size_t len) {
+    memcpy(p, in, len);
+    in += len;
+  });
+  if (n < src.size()) return Errno(EFAULT);
+  return Ok();
+}
+
+Result<void> MemoryManager::ZeroForce(uint64_t addr, uint64_t len) {
+  size_t n = Walk(addr, len, Access::kWrite, true, [](uint8_t* p, size_t l) { memset(p, 0, l); });
+  if (n < len) return Errno(EFAULT);
+  return Ok();
+}
+
+Result<std::string> MemoryManager::CopyInString(uint64_t addr, size_t max) {
+  std::string s;
+  uint64_t cur = addr;
+  while (s.size() < max) {
+    // Read up to the end of the page so an unmapped next page is not touched.
+    uint64_t chunk = std::min<uint64_t>(PageUp(cur + 1) - cur, max - s.size());
+    char buf[kPageSize];
+    size_t n = CopyInPartial(cur, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf), chunk));
+    void* nul = memchr(buf, 0, n);
+    if (nul != nullptr) {
+      s.append(buf, static_cast<char*>(nul) - buf);
+      return s;
+    }
+    if (n < chunk) return Errno(EFAULT);
+    s.append(buf, n);
+    cur += n;
+  }
+  return Errno(ENAMETOOLONG);
+}
+
+Result<vfs::IoVecs> MemoryManager::OutBuffer(uint64_t addr, uint64_t len) {
+  if (addr > kTaskSize || len > kTaskSize - addr) return Errno(EFAULT);
+  vfs::IoVecs iov;
+  size_t n = Walk(addr, len, Access::kWrite, false, [&](uint8_t* p, size_t l) {
+    if (!iov.empty() && static_cast<uint8_t*>(iov.back().iov_base) + iov.back().iov_len == p) {
+      iov.back().iov_len += l;
+    } else {
+      iov.push_back(iovec{p, l});
+    }
+  });
+  if (n == 0 && len > 0) return Errno(EFAULT);
+  return iov;
+}
+
+Result<vfs::IoVecs> MemoryManager::InBuffer(uint64_t addr, uint64_t len) {
+  if (addr > kTaskSize || len > kTaskSize - addr) return Errno(EFAULT);
+  vfs::IoVecs iov;
+  size_t n = Walk(addr, len, Access::kRead, false, [&](uint8_t* p, size_t l) {
+    if (!iov.empty() && static_cast<uint8_t*>(iov.back().iov_base) + iov.back().iov_len == p) {
+      iov.back().iov_len += l;
+    } else {
+      iov.push_back(iovec{p, l});
+    }
+  });
+  if (n == 0 && len > 0) return Errno(EFAULT);
+  return iov;
+}
+
+std::string MemoryManager::Maps() {
+  absl::MutexLock lock(&mu_);
+  std::string out;
+  for (const auto& [start, v] : vmas_) {
+    uint64_t dev = 0, ino = 0;
+    if (v.file) {
+      if (auto st = v.file->Stat(); st) {
+        dev = st->st_dev;
+        ino = st->st_ino;
+      }
+    }
+    std::string line = fmt::format(
+        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {}", start, v.end,
+        (v.prot & PROT_READ) ? 'r' : '-', (v.prot & PROT_WRITE) ? 'w' : '-',
+        (v.prot & PROT_EXEC) ? 'x' : '-', v.shared ? 's' : 'p', v.file ? v.file_offset : 0,
+        major(dev), minor(dev), ino);
+    if (!v.name.empty()) {
+      line.resize(std::max<size_t>(line.size() + 1, 73), ' ');
+      line += v.name;
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace husk::mm

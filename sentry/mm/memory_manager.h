@@ -1,0 +1,156 @@
+// MemoryManager: one application address space (Linux's mm_struct). Keeps
+// the VMAs (what the application mapped, with protections and backing) and
+// the PMAs (which memory-file pages back which addresses, and so what is
+// mapped in the stub), and copies to and from application memory.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <absl/synchronization/mutex.h>
+
+#include "base/result.h"
+#include "platform/platform.h"
+#include "sentry/mm/memory_file.h"
+#include "sentry/mm/user_ptr.h"
+#include "vfs/file.h"
+
+namespace husk::mm {
+
+// Highest user address + 1 with 4-level paging (TASK_SIZE).
+inline constexpr uint64_t kTaskSize = 0x7ffffffff000;
+
+// A virtual memory area: [start, end) with one protection and one backing.
+struct Vma {
+  uint64_t end = 0;
+  int prot = 0;
+  int max_prot = PROT_READ | PROT_WRITE | PROT_EXEC;  // what mprotect may grant
+  bool shared = false;
+  bool growsdown = false;
+  std::shared_ptr<vfs::FileDescription> file;  // null: anonymous
+  uint64_t file_offset = 0;                    // file offset of the VMA's start
+  std::string name;                            // "[heap]", "[stack]", or the file path
+};
+
+// A run of application pages backed by a contiguous memory-file range.
+struct Pma {
+  uint64_t end = 0;
+  uint64_t offset = 0;  // memory-file offset of the PMA's start
+};
+
+// The arguments of an mmap.
+struct MapRequest {
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  int prot = 0;
+  int flags = 0;  // MAP_*
+  std::shared_ptr<vfs::FileDescription> file;
+  uint64_t offset = 0;
+  std::string name;
+};
+
+enum class Access { kRead, kWrite, kExec };
+
+class MemoryManager : public vfs::UserMemory {
+ public:
+  MemoryManager(MemoryFile& mf, std::unique_ptr<platform::AddressSpace> as,
+                std::span<const platform::ReservedRange> reserved, uint64_t mmap_base);
+  ~MemoryManager() override;
+
+  platform::AddressSpace& address_space() { return *as_; }
+
+  // mmap(2) after argument validation of the flags; returns the address.
+  Result<uint64_t> MMap(const MapRequest& req);
+  Result<void> MUnmap(uint64_t addr, uint64_t len);
+  Result<void> MProtect(uint64_t addr, uint64_t len, int prot);
+  Result<uint64_t> MRemap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
+                          uint64_t new_addr);
+  Result<void> MAdvise(uint64_t addr, uint64_t len, int advice);
+  // brk(2): returns the new (or unchanged) break.
+  uint64_t Brk(uint64_t addr);
+  // Sets the heap's start, after exec placed the program.
+  void SetBrkBase(uint64_t base);
+
+  // A fault at `addr` in the stub: true if it was resolved by populating
+  // the page (the thread retries the access); false if the application
+  // must get the signal.
+  bool HandleFault(uint64_t addr);
+
+  // Writes zeros over [addr, addr+len) regardless of protection (exec's bss).
+  Result<void> ZeroForce(uint64_t addr, uint64_t len);
+  // Writes bytes regardless of protection (exec's initial stack).
+  Result<void> CopyOutForce(uint64_t addr, std::span<const uint8_t> src);
+
+  Result<void> CopyIn(uint64_t addr, std::span<uint8_t> dst) override;
+  Result<void> CopyOut(uint64_t addr, std::span<const uint8_t> src) override;
+  // Copies as much as is accessible; returns the count.
+  size_t CopyInPartial(uint64_t addr, std::span<uint8_t> dst);
+  // A NUL-terminated string of at most `max` bytes with the NUL:
+  // ENAMETOOLONG if longer, EFAULT if unreadable.
+  Result<std::string> CopyInString(uint64_t addr, size_t max);
+
+  template <class T>
+  Result<T> CopyIn(UserPtr<T> p) {
+    T v;
+    TRY(CopyIn(p.addr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&v), sizeof(T))));
+    return v;
+  }
+  template <class T>
+  Result<void> CopyOut(UserPtr<T> p, const T& v) {
+    return CopyOut(p.addr, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&v), sizeof(T)));
+  }
+
+  // Views of application memory [addr, addr+len) for a read(2) to fill
+  // (Out) or a write(2) to drain (In). They cover the accessible prefix;
+  // EFAULT if not even the first byte is accessible (and len > 0).
+  Result<vfs::IoVecs> OutBuffer(uint64_t addr, uint64_t len);
+  Result<vfs::IoVecs> InBuffer(uint64_t addr, uint64_t len);
+
+  // The text of /proc/self/maps.
+  std::string Maps();
+
+ private:
+  using VmaMap = std::map<uint64_t, Vma>;
+  using PmaMap = std::map<uint64_t, Pma>;
+
+  bool Overlaps(uint64_t start, uint64_t end) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool OverlapsReserved(uint64_t start, uint64_t end) const;
+  Result<uint64_t> FindFree(uint64_t len, uint64_t hint) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Splits the VMA and PMA containing `addr` so that one starts there.
+  void SplitAt(uint64_t addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Result<void> UnmapLocked(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes the PMAs in [start, end) (after SplitAt on both ends); frees
+  // their memory unless `keep`.
+  void DropPmas(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Result<void> StubUnmap(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Result<void> InsertAnonymousPma(uint64_t start, uint64_t end, int prot)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes sure the page at `addr` (inside `vma`) has a PMA; reads file
+  // content for file mappings. EFAULT past the end of the file.
+  Result<void> Populate(VmaMap::iterator vma, uint64_t addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Walks [addr, addr+len) calling fn(host pointer, length) for each
+  // contiguous accessible piece; stops at the first inaccessible byte.
+  // Returns bytes walked.
+  template <class Fn>
+  size_t Walk(uint64_t addr, uint64_t len, Access access, bool force, Fn fn);
+  void MergeAround(uint64_t addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  MemoryFile& mf_;
+  std::unique_ptr<platform::AddressSpace> as_;
+  std::vector<platform::ReservedRange> reserved_;
+  const uint64_t mmap_base_;
+
+  absl::Mutex mu_;
+  VmaMap vmas_ ABSL_GUARDED_BY(mu_);
+  PmaMap pmas_ ABSL_GUARDED_BY(mu_);
+  uint64_t brk_start_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t brk_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace husk::mm

@@ -1,0 +1,113 @@
+// File descriptor syscalls: close, dup*, fcntl, ioctl.
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include "sentry/syscalls/handlers.h"
+#include "sentry/syscalls/util.h"
+
+namespace husk::syscalls {
+
+Result<uint64_t> Close(Task& t, const SyscallArgs& a) {
+  TRY(t.fds().Close(a.fd(0)));
+  return 0;
+}
+
+Result<uint64_t> Dup(Task& t, const SyscallArgs& a) {
+  auto file = TRY(t.fds().Get(a.fd(0)));
+  return InstallFd(t, std::move(file), false);
+}
+
+Result<uint64_t> Dup2(Task& t, const SyscallArgs& a) {
+  const int oldfd = a.fd(0), newfd = a.fd(1);
+  auto file = TRY(t.fds().Get(oldfd));
+  if (oldfd == newfd) return static_cast<uint64_t>(newfd);
+  TRY(t.fds().InstallAt(newfd, std::move(file), false, t.thread_group().GetRlimit(RLIMIT_NOFILE).rlim_cur));
+  return static_cast<uint64_t>(newfd);
+}
+
+Result<uint64_t> Dup3(Task& t, const SyscallArgs& a) {
+  const int oldfd = a.fd(0), newfd = a.fd(1), flags = a.i32(2);
+  if (flags & ~O_CLOEXEC) return Errno(EINVAL);
+  if (oldfd == newfd) return Errno(EINVAL);
+  auto file = TRY(t.fds().Get(oldfd));
+  TRY(t.fds().InstallAt(newfd, std::move(file), (flags & O_CLOEXEC) != 0,
+                        t.thread_group().GetRlimit(RLIMIT_NOFILE).rlim_cur));
+  return static_cast<uint64_t>(newfd);
+}
+
+Result<uint64_t> Fcntl(Task& t, const SyscallArgs& a) {
+  const int fd = a.fd(0);
+  const int cmd = a.i32(1);
+  auto file = TRY(t.fds().Get(fd));
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      const int min = a.i32(2);
+      const rlimit lim = t.thread_group().GetRlimit(RLIMIT_NOFILE);
+      if (min < 0 || static_cast<uint64_t>(min) >= lim.rlim_cur) return Errno(EINVAL);
+      return InstallFd(t, std::move(file), cmd == F_DUPFD_CLOEXEC, min);
+    }
+    case F_GETFD:
+      return TRY(t.fds().GetCloexec(fd)) ? FD_CLOEXEC : 0;
+    case F_SETFD:
+      TRY(t.fds().SetCloexec(fd, (a.u64(2) & FD_CLOEXEC) != 0));
+      return 0;
+    case F_GETFL:
+      return static_cast<uint64_t>(file->flags() & ~O_CLOEXEC);
+    case F_SETFL:
+      if (file->flags() & O_PATH) return Errno(EBADF);
+      file->SetStatusFlags(a.i32(2));
+      return 0;
+  }
+  // PARTIAL(fcntl): record locks, leases, F_GETPIPE_SZ, seals and owners come
+  // with the file and process work.
+  return Errno(EINVAL);
+}
+
+// A vfs::UserMemory over the task's address space, for ioctl arguments.
+class TaskMemory final : public vfs::UserMemory {
+ public:
+  explicit TaskMemory(Task& t) : t_(t) {}
+  Result<void> CopyIn(uint64_t addr, std::span<uint8_t> dst) override { return t_.mm().CopyIn(addr, dst); }
+  Result<void> CopyOut(uint64_t addr, std::span<const uint8_t> src) override {
+    return t_.mm().CopyOut(addr, src);
+  }
+
+ private:
+  Task& t_;
+};
+
+Result<uint64_t> Ioctl(Task& t, const SyscallArgs& a) {
+  const int fd = a.fd(0);
+  auto file = TRY(t.fds().Get(fd));
+  if (file->flags() & O_PATH) return Errno(EBADF);
+  const uint32_t cmd = a.u32(1);
+  switch (cmd) {
+    case FIOCLEX:
+      TRY(t.fds().SetCloexec(fd, true));
+      return 0;
+    case FIONCLEX:
+      TRY(t.fds().SetCloexec(fd, false));
+      return 0;
+    case FIONBIO: {
+      int on = TRY(CopyInStruct<int>(t, a.ptr(2)));
+      file->SetStatusFlags(on ? (file->flags() | O_NONBLOCK) : (file->flags() & ~O_NONBLOCK));
+      return 0;
+    }
+    case FIONREAD: {
+      vfs::Inode* inode = file->inode();
+      if (inode != nullptr && inode->IsRegular()) {
+        // i_size - f_pos, unclamped, as Linux reports it.
+        int64_t size = static_cast<int64_t>(TRY(file->Size()));
+        int n = static_cast<int>(size - static_cast<int64_t>(file->offset()));
+        TRY(CopyOutStruct(t, a.ptr(2), n));
+        return 0;
+      }
+      break;
+    }
+  }
+  TaskMemory mem(t);
+  return file->Ioctl(mem, cmd, a.u64(2));
+}
+
+}  // namespace husk::syscalls

@@ -1,0 +1,327 @@
+// Path-based file syscalls: open, stat, access, readlink, getdents, cwd,
+// mkdir, unlink, symlink, truncate.
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cstring>
+
+#include "sentry/syscalls/handlers.h"
+#include "sentry/syscalls/util.h"
+
+namespace husk::syscalls {
+namespace {
+
+Result<uint64_t> DoOpen(Task& t, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
+  std::string path = TRY(CopyInPath(t, path_addr));
+  vfs::Path start = TRY(StartPath(t, dirfd, path));
+  auto file = TRY(t.kernel().vfs().Open(t.Lookup(), start, path, flags, mode, t.fs().umask));
+  return InstallFd(t, std::move(file), (flags & O_CLOEXEC) != 0);
+}
+
+// stat of a path or, with AT_EMPTY_PATH and "", of dirfd itself.
+Result<struct stat> StatAt(Task& t, int dirfd, uint64_t path_addr, int flags) {
+  std::string path = TRY(CopyInPath(t, path_addr));
+  if (path.empty()) {
+    if (!(flags & AT_EMPTY_PATH)) return Errno(ENOENT);
+    if (dirfd == AT_FDCWD) return t.fs().cwd.dentry->inode()->Stat();
+    auto file = TRY(t.fds().Get(dirfd));
+    return file->Stat();
+  }
+  vfs::Path start = TRY(StartPath(t, dirfd, path));
+  vfs::Path p = TRY(t.kernel().vfs().Resolve(t.Lookup(), start, path, !(flags & AT_SYMLINK_NOFOLLOW)));
+  return p.dentry->inode()->Stat();
+}
+
+Result<uint64_t> StatOut(Task& t, Result<struct stat> st, uint64_t addr) {
+  TRY(CopyOutStruct(t, addr, TRY(std::move(st))));
+  return 0;
+}
+
+Result<uint64_t> DoAccess(Task& t, int dirfd, uint64_t path_addr, int mode, int flags) {
+  if (mode & ~(F_OK | R_OK | W_OK | X_OK)) return Errno(EINVAL);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EACCESS | AT_EMPTY_PATH)) return Errno(EINVAL);
+  std::string path = TRY(CopyInPath(t, path_addr));
+  vfs::Path p;
+  if (path.empty()) {
+    if (!(flags & AT_EMPTY_PATH)) return Errno(ENOENT);
+    p = TRY(EmptyPathTarget(t, dirfd));
+    if (!p.valid()) return 0;  // a host fd: the caller already holds it
+  } else {
+    vfs::Path start = TRY(StartPath(t, dirfd, path));
+    p = TRY(t.kernel().vfs().Resolve(t.Lookup(), start, path, !(flags & AT_SYMLINK_NOFOLLOW)));
+  }
+  const auto& inode = p.dentry->inode();
+  struct stat st = TRY(inode->Stat());
+  TRY(vfs::CheckPermission(st, t.creds(), mode));
+  if ((mode & W_OK) && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) &&
+      (p.mount->read_only() || inode->ReadOnly())) {
+    return Errno(EROFS);
+  }
+  return 0;
+}
+
+Result<uint64_t> DoReadlink(Task& t, int dirfd, uint64_t path_addr, uint64_t buf, int64_t size) {
+  std::string path = TRY(CopyInPath(t, path_addr));
+  vfs::Path p;
+  if (path.empty()) {
+    // readlinkat(fd, "", ...) reads the symlink an O_PATH fd names.
+    p = TRY(EmptyPathTarget(t, dirfd));
+    if (!p.valid() || !p.dentry->inode()->IsSymlink()) return Errno(ENOENT);
+  } else {
+    vfs::Path start = TRY(StartPath(t, dirfd, path));
+    p = TRY(t.kernel().vfs().Resolve(t.Lookup(), start, path, false));
+  }
+  if (size <= 0) return Errno(EINVAL);
+  std::string target = TRY(p.dentry->inode()->ReadLink());
+  size_t n = std::min<size_t>(target.size(), static_cast<size_t>(size));
+  TRY(t.mm().CopyOut(buf, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(target.data()), n)));
+  return n;
+}
+
+Result<uint64_t> DoMkdir(Task& t, int dirfd, uint64_t path_addr, mode_t mode) {
+  std::string path = TRY(CopyInPath(t, path_addr));
+  vfs::Path start = TRY(StartPath(t, dirfd, path));
+  vfs::ParentAndName pn = TRY(t.kernel().vfs().ResolveParent(t.Lookup(), start, path));
+  if (pn.name.empty() || pn.name == "." || pn.name == "..") return Errno(EEXIST);
+  if (pn.parent.dentry->Child(pn.name)) return Errno(EEXIST);
+  const auto& dir = pn.parent.dentry->inode();
+  TRY(vfs::CheckPermission(TRY(dir->Stat()), t.creds(), W_OK | X_OK));
+  if (pn.parent.mount->read_only() || dir->ReadOnly()) return Errno(EROFS);
+  auto inode = TRY(dir->MakeDir(pn.name, mode & 07777 & ~t.fs().umask, t.creds()));
+  pn.parent.dentry->AddChild(pn.name, std::move(inode));
+  return 0;
+}
+
+Result<uint64_t> DoUnlink(Task& t, int dirfd, uint64_t path_addr, bool rmdir) {
+  std::string path = TRY(CopyInPath(t, path_addr));
+  vfs::Path start = TRY(StartPath(t, dirfd, path));
+  vfs::ParentAndName pn = TRY(t.kernel().vfs().ResolveParent(t.Lookup(), start, path));
+  if (rmdir) {
+    if (pn.name == "." || pn.name.empty()) return Errno(pn.name.empty() ? EBUSY : EINVAL);
+    if (pn.name == "..") return Errno(ENOTEMPTY);
+  } else if (pn.name.empty() || pn.name == "." || pn.name == "..") {
+    return Errno(EISDIR);
+  }
+  auto child = TRY(pn.parent.dentry->Child(pn.name));
+  if (!rmdir && child->inode()->IsDir()) return Errno(EISDIR);
+  if (!rmdir && pn.trailing_slash) return Errno(ENOTDIR);
+  if (rmdir && !child->inode()->IsDir()) return Errno(ENOTDIR);
+  if (child->mounted()) return Errno(EBUSY);
+  const auto& dir = pn.parent.dentry->inode();
+  TRY(vfs::CheckPermission(TRY(dir->Stat()), t.creds(), W_OK | X_OK));
+  if (pn.parent.mount->read_only() || dir->ReadOnly()) return Errno(EROFS);
+  if (rmdir) {
+    TRY(dir->RemoveDir(pn.name));
+  } else {
+    TRY(dir->Unlink(pn.name));
+  }
+  pn.parent.dentry->ForgetChild(pn.name);
+  return 0;
+}
+
+Result<uint64_t> DoSymlink(Task& t, uint64_t target_addr, int dirfd, uint64_t path_addr) {
+  std::string target = TRY(CopyInPath(t, target_addr));
+  std::string path = TRY(CopyInPath(t, path_addr));
+  if (target.empty()) return Errno(ENOENT);
+  vfs::Path start = TRY(StartPath(t, dirfd, path));
+  vfs::ParentAndName pn = TRY(t.kernel().vfs().ResolveParent(t.Lookup(), start, path));
+  if (pn.name.empty() || pn.name == "." || pn.name == ".." || pn.trailing_slash) return Errno(EEXIST);
+  if (pn.parent.dentry->Child(pn.name)) return Errno(EEXIST);
+  const auto& dir = pn.parent.dentry->inode();
+  TRY(vfs::CheckPermission(TRY(dir->Stat()), t.creds(), W_OK | X_OK));
+  if (pn.parent.mount->read_only() || dir->ReadOnly()) return Errno(EROFS);
+  auto inode = TRY(dir->MakeSymlink(pn.name, target, t.creds()));
+  pn.parent.dentry->AddChild(pn.name, std::move(inode));
+  return 0;
+}
+
+}  // namespace
+
+Result<uint64_t> Open(Task& t, const SyscallArgs& a) {
+  return DoOpen(t, AT_FDCWD, a.ptr(0), a.i32(1), static_cast<mode_t>(a.u32(2)));
+}
+
+Result<uint64_t> Openat(Task& t, const SyscallArgs& a) {
+  return DoOpen(t, a.fd(0), a.ptr(1), a.i32(2), static_cast<mode_t>(a.u32(3)));
+}
+
+Result<uint64_t> Stat(Task& t, const SyscallArgs& a) {
+  return StatOut(t, StatAt(t, AT_FDCWD, a.ptr(0), 0), a.ptr(1));
+}
+
+Result<uint64_t> Lstat(Task& t, const SyscallArgs& a) {
+  return StatOut(t, StatAt(t, AT_FDCWD, a.ptr(0), AT_SYMLINK_NOFOLLOW), a.ptr(1));
+}
+
+Result<uint64_t> Fstat(Task& t, const SyscallArgs& a) {
+  auto file = TRY(t.fds().Get(a.fd(0)));
+  return StatOut(t, file->Stat(), a.ptr(1));
+}
+
+Result<uint64_t> Newfstatat(Task& t, const SyscallArgs& a) {
+  const int flags = a.i32(3);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)) return Errno(EINVAL);
+  return StatOut(t, StatAt(t, a.fd(0), a.ptr(1), flags), a.ptr(2));
+}
+
+Result<uint64_t> Statx(Task& t, const SyscallArgs& a) {
+  const int flags = a.i32(2);
+  const uint32_t mask = a.u32(3);
+  constexpr int kKnown = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE;
+  if ((flags & ~kKnown) || (flags & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE) return Errno(EINVAL);
+  if (mask & STATX__RESERVED) return Errno(EINVAL);
+  struct stat st = TRY(StatAt(t, a.fd(0), a.ptr(1), flags));
+  struct statx sx {};
+  sx.stx_mask = STATX_BASIC_STATS;
+  sx.stx_blksize = static_cast<uint32_t>(st.st_blksize);
+  sx.stx_nlink = static_cast<uint32_t>(st.st_nlink);
+  sx.stx_uid = st.st_uid;
+  sx.stx_gid = st.st_gid;
+  sx.stx_mode = static_cast<uint16_t>(st.st_mode);
+  sx.stx_ino = st.st_ino;
+  sx.stx_size = static_cast<uint64_t>(st.st_size);
+  sx.stx_blocks = static_cast<uint64_t>(st.st_blocks);
+  sx.stx_atime = {st.st_atim.tv_sec, static_cast<uint32_t>(st.st_atim.tv_nsec), 0};
+  sx.stx_mtime = {st.st_mtim.tv_sec, static_cast<uint32_t>(st.st_mtim.tv_nsec), 0};
+  sx.stx_ctime = {st.st_ctim.tv_sec, static_cast<uint32_t>(st.st_ctim.tv_nsec), 0};
+  sx.stx_rdev_major = major(st.st_rdev);
+  sx.stx_rdev_minor = minor(st.st_rdev);
+  sx.stx_dev_major = major(st.st_dev);
+  sx.stx_dev_minor = minor(st.st_dev);
+  TRY(CopyOutStruct(t, a.ptr(4), sx));
+  return 0;
+}
+
+Result<uint64_t> Access(Task& t, const SyscallArgs& a) {
+  return DoAccess(t, AT_FDCWD, a.ptr(0), a.i32(1), 0);
+}
+
+Result<uint64_t> Faccessat(Task& t, const SyscallArgs& a) {
+  return DoAccess(t, a.fd(0), a.ptr(1), a.i32(2), 0);
+}
+
+Result<uint64_t> Faccessat2(Task& t, const SyscallArgs& a) {
+  return DoAccess(t, a.fd(0), a.ptr(1), a.i32(2), a.i32(3));
+}
+
+Result<uint64_t> Readlink(Task& t, const SyscallArgs& a) {
+  return DoReadlink(t, AT_FDCWD, a.ptr(0), a.ptr(1), a.i32(2));
+}
+
+Result<uint64_t> Readlinkat(Task& t, const SyscallArgs& a) {
+  return DoReadlink(t, a.fd(0), a.ptr(1), a.ptr(2), a.i32(3));
+}
+
+// linux_dirent64 header: d_ino, d_off, d_reclen, d_type, then the name.
+struct Dirent64Header {
+  uint64_t ino;
+  int64_t off;
+  uint16_t reclen;
+  uint8_t type;
+} __attribute__((packed));
+static_assert(sizeof(Dirent64Header) == 19);
+
+Result<uint64_t> Getdents64(Task& t, const SyscallArgs& a) {
+  auto file = TRY(t.fds().Get(a.fd(0)));
+  auto entries = TRY(file->ReadDir());
+  const uint64_t count = std::min<uint64_t>(a.size(2), INT32_MAX);
+  std::vector<uint8_t> out;
+  uint64_t index = file->offset();
+  while (index < entries.size()) {
+    const auto& e = entries[index];
+    const size_t reclen = (sizeof(Dirent64Header) + e.name.size() + 1 + 7) & ~size_t{7};
+    if (out.size() + reclen > count) break;
+    size_t at = out.size();
+    out.resize(at + reclen, 0);
+    Dirent64Header h{e.ino, static_cast<int64_t>(index + 1), static_cast<uint16_t>(reclen), e.type};
+    memcpy(out.data() + at, &h, sizeof(h));
+    memcpy(out.data() + at + sizeof(h), e.name.data(), e.name.size());
+    ++index;
+  }
+  if (out.empty() && index < entries.size()) return Errno(EINVAL);
+  TRY(t.mm().CopyOut(a.ptr(1), out));
+  file->set_offset(index);
+  return out.size();
+}
+
+Result<uint64_t> Getcwd(Task& t, const SyscallArgs& a) {
+  std::string cwd = t.kernel().vfs().PathOf(t.fs().root, t.fs().cwd);
+  if (a.size(1) < cwd.size() + 1) return Errno(ERANGE);
+  TRY(t.mm().CopyOut(a.ptr(0), std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(cwd.c_str()), cwd.size() + 1)));
+  return cwd.size() + 1;
+}
+
+Result<uint64_t> Chdir(Task& t, const SyscallArgs& a) {
+  std::string path = TRY(CopyInPath(t, a.ptr(0)));
+  vfs::Path p = TRY(t.kernel().vfs().Resolve(t.Lookup(), t.fs().cwd, path, true));
+  if (!p.dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  TRY(vfs::CheckPermission(TRY(p.dentry->inode()->Stat()), t.creds(), X_OK));
+  t.fs().cwd = std::move(p);
+  return 0;
+}
+
+Result<uint64_t> Fchdir(Task& t, const SyscallArgs& a) {
+  auto file = TRY(t.fds().Get(a.fd(0)));
+  const vfs::Path& p = file->path();
+  if (!p.valid() || !p.dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  TRY(vfs::CheckPermission(TRY(p.dentry->inode()->Stat()), t.creds(), X_OK));
+  t.fs().cwd = p;
+  return 0;
+}
+
+Result<uint64_t> Mkdir(Task& t, const SyscallArgs& a) {
+  return DoMkdir(t, AT_FDCWD, a.ptr(0), static_cast<mode_t>(a.u32(1)));
+}
+
+Result<uint64_t> Mkdirat(Task& t, const SyscallArgs& a) {
+  return DoMkdir(t, a.fd(0), a.ptr(1), static_cast<mode_t>(a.u32(2)));
+}
+
+Result<uint64_t> Unlink(Task& t, const SyscallArgs& a) { return DoUnlink(t, AT_FDCWD, a.ptr(0), false); }
+
+Result<uint64_t> Rmdir(Task& t, const SyscallArgs& a) { return DoUnlink(t, AT_FDCWD, a.ptr(0), true); }
+
+Result<uint64_t> Unlinkat(Task& t, const SyscallArgs& a) {
+  const int flags = a.i32(2);
+  if (flags & ~AT_REMOVEDIR) return Errno(EINVAL);
+  return DoUnlink(t, a.fd(0), a.ptr(1), (flags & AT_REMOVEDIR) != 0);
+}
+
+Result<uint64_t> Symlink(Task& t, const SyscallArgs& a) {
+  return DoSymlink(t, a.ptr(0), AT_FDCWD, a.ptr(1));
+}
+
+Result<uint64_t> Symlinkat(Task& t, const SyscallArgs& a) {
+  return DoSymlink(t, a.ptr(0), a.fd(1), a.ptr(2));
+}
+
+Result<uint64_t> Truncate(Task& t, const SyscallArgs& a) {
+  std::string path = TRY(CopyInPath(t, a.ptr(0)));
+  if (a.i64(1) < 0) return Errno(EINVAL);
+  vfs::Path p = TRY(t.kernel().vfs().Resolve(t.Lookup(), t.fs().cwd, path, true));
+  const auto& inode = p.dentry->inode();
+  if (inode->IsDir()) return Errno(EISDIR);
+  TRY(vfs::CheckPermission(TRY(inode->Stat()), t.creds(), W_OK));
+  if (p.mount->read_only() || inode->ReadOnly()) return Errno(EROFS);
+  TRY(inode->Truncate(a.u64(1)));
+  return 0;
+}
+
+Result<uint64_t> Ftruncate(Task& t, const SyscallArgs& a) {
+  if (a.i64(1) < 0) return Errno(EINVAL);
+  auto file = TRY(t.fds().Get(a.fd(0)));
+  vfs::Inode* inode = file->inode();
+  if (inode == nullptr || !inode->IsRegular() || !file->Writable()) return Errno(EINVAL);
+  TRY(inode->Truncate(a.u64(1)));
+  return 0;
+}
+
+Result<uint64_t> Umask(Task& t, const SyscallArgs& a) {
+  mode_t old = t.fs().umask;
+  t.fs().umask = a.u32(0) & 0777;
+  return old;
+}
+
+}  // namespace husk::syscalls

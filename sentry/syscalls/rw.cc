@@ -1,0 +1,133 @@
+// read/write and their vectored and positional forms, and lseek.
+#include <limits.h>
+#include <sys/uio.h>
+
+#include "sentry/syscalls/handlers.h"
+#include "sentry/syscalls/util.h"
+
+namespace husk::syscalls {
+namespace {
+
+Result<std::shared_ptr<vfs::FileDescription>> ReadableFile(Task& t, int fd) {
+  auto file = TRY(t.fds().Get(fd));
+  if (!file->Readable()) return Errno(EBADF);
+  return file;
+}
+
+Result<std::shared_ptr<vfs::FileDescription>> WritableFile(Task& t, int fd) {
+  auto file = TRY(t.fds().Get(fd));
+  if (!file->Writable()) return Errno(EBADF);
+  return file;
+}
+
+// The application's iovec array as views of its memory, for a read
+// (`out`) or a write. Linux's rules: 0 <= count <= IOV_MAX, and a total
+// above MAX_RW_COUNT is truncated.
+Result<vfs::IoVecs> ImportIovecs(Task& t, uint64_t addr, int64_t count, bool out) {
+  if (count < 0 || count > IOV_MAX) return Errno(EINVAL);
+  std::vector<iovec> iov(static_cast<size_t>(count));
+  TRY(t.mm().CopyIn(addr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(iov.data()), iov.size() * sizeof(iovec))));
+  uint64_t total = 0;
+  for (const auto& v : iov) {
+    if (static_cast<int64_t>(v.iov_len) < 0) return Errno(EINVAL);
+    total += v.iov_len;
+    if (static_cast<int64_t>(total) < 0) return Errno(EINVAL);
+  }
+  vfs::IoVecs result;
+  uint64_t left = kMaxRwCount;
+  for (const auto& v : iov) {
+    uint64_t len = std::min<uint64_t>(v.iov_len, left);
+    if (len == 0) continue;
+    uint64_t base = reinterpret_cast<uint64_t>(v.iov_base);
+    auto views = out ? t.mm().OutBuffer(base, len) : t.mm().InBuffer(base, len);
+    if (!views) {
+      if (result.empty()) return views.error();
+      break;  // a short transfer up to the bad buffer
+    }
+    size_t got = vfs::TotalLength(*views);
+    result.insert(result.end(), views->begin(), views->end());
+    left -= got;
+    if (got < len || left == 0) break;
+  }
+  return result;
+}
+
+}  // namespace
+
+Result<uint64_t> Read(Task& t, const SyscallArgs& a) {
+  auto file = TRY(ReadableFile(t, a.fd(0)));
+  const uint64_t len = std::min(a.size(2), kMaxRwCount);
+  if (len == 0) return 0;
+  vfs::IoVecs dst = TRY(t.mm().OutBuffer(a.ptr(1), len));
+  return file->Read(dst);
+}
+
+Result<uint64_t> Write(Task& t, const SyscallArgs& a) {
+  auto file = TRY(WritableFile(t, a.fd(0)));
+  const uint64_t len = std::min(a.size(2), kMaxRwCount);
+  if (len == 0) return 0;
+  vfs::IoVecs src = TRY(t.mm().InBuffer(a.ptr(1), len));
+  return file->Write(src);
+}
+
+Result<uint64_t> Pread64(Task& t, const SyscallArgs& a) {
+  auto file = TRY(ReadableFile(t, a.fd(0)));
+  if (a.i64(3) < 0) return Errno(EINVAL);
+  if (!file->Seekable()) return Errno(ESPIPE);
+  const uint64_t len = std::min(a.size(2), kMaxRwCount);
+  if (len == 0) return 0;
+  vfs::IoVecs dst = TRY(t.mm().OutBuffer(a.ptr(1), len));
+  return file->PRead(dst, a.u64(3));
+}
+
+Result<uint64_t> Pwrite64(Task& t, const SyscallArgs& a) {
+  auto file = TRY(WritableFile(t, a.fd(0)));
+  if (a.i64(3) < 0) return Errno(EINVAL);
+  if (!file->Seekable()) return Errno(ESPIPE);
+  const uint64_t len = std::min(a.size(2), kMaxRwCount);
+  if (len == 0) return 0;
+  vfs::IoVecs src = TRY(t.mm().InBuffer(a.ptr(1), len));
+  return file->PWrite(src, a.u64(3));
+}
+
+Result<uint64_t> Readv(Task& t, const SyscallArgs& a) {
+  auto file = TRY(ReadableFile(t, a.fd(0)));
+  vfs::IoVecs dst = TRY(ImportIovecs(t, a.ptr(1), a.i64(2), true));
+  if (dst.empty()) return 0;
+  return file->Read(dst);
+}
+
+Result<uint64_t> Writev(Task& t, const SyscallArgs& a) {
+  auto file = TRY(WritableFile(t, a.fd(0)));
+  vfs::IoVecs src = TRY(ImportIovecs(t, a.ptr(1), a.i64(2), false));
+  if (src.empty()) return 0;
+  return file->Write(src);
+}
+
+Result<uint64_t> Preadv(Task& t, const SyscallArgs& a) {
+  auto file = TRY(ReadableFile(t, a.fd(0)));
+  if (a.i64(3) < 0) return Errno(EINVAL);
+  vfs::IoVecs dst = TRY(ImportIovecs(t, a.ptr(1), a.i64(2), true));
+  if (!file->Seekable()) return Errno(ESPIPE);
+  if (dst.empty()) return 0;
+  return file->PRead(dst, a.u64(3));
+}
+
+Result<uint64_t> Pwritev(Task& t, const SyscallArgs& a) {
+  auto file = TRY(WritableFile(t, a.fd(0)));
+  if (a.i64(3) < 0) return Errno(EINVAL);
+  vfs::IoVecs src = TRY(ImportIovecs(t, a.ptr(1), a.i64(2), false));
+  if (!file->Seekable()) return Errno(ESPIPE);
+  if (src.empty()) return 0;
+  return file->PWrite(src, a.u64(3));
+}
+
+Result<uint64_t> Lseek(Task& t, const SyscallArgs& a) {
+  auto file = TRY(t.fds().Get(a.fd(0)));
+  if (file->flags() & O_PATH) return Errno(EBADF);
+  const int whence = a.i32(2);
+  if (whence < SEEK_SET || whence > SEEK_HOLE) return Errno(EINVAL);
+  return file->Seek(a.i64(1), whence);
+}
+
+}  // namespace husk::syscalls

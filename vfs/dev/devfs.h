@@ -1,0 +1,12 @@
+// devfs: /dev with the memory devices (null, zero, full, random, urandom).
+#pragma once
+
+#include <memory>
+
+#include "vfs/inode.h"
+
+namespace husk::vfs {
+
+std::shared_ptr<Mount> NewDevMount();
+
+}  // namespace husk::vfs

@@ -1,0 +1,106 @@
+// FileDescription: an open file (Linux's struct file): offset, status
+// flags, and the operations read/write/seek/stat/getdents/ioctl.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <absl/container/inlined_vector.h>
+#include <absl/synchronization/mutex.h>
+
+#include "base/result.h"
+
+namespace husk::vfs {
+
+class Dentry;
+class Inode;
+class Mount;
+
+// Sentry-side memory a read fills or a write drains (usually views of
+// application memory inside the memory file).
+using IoVecs = absl::InlinedVector<iovec, 4>;
+size_t TotalLength(const IoVecs& v);
+// Copies `data` into `dst` from byte `skip` on; returns bytes copied.
+size_t CopyToIoVecs(const IoVecs& dst, std::span<const uint8_t> data);
+// Gathers up to dst.size() bytes of `src`.
+size_t CopyFromIoVecs(std::span<uint8_t> dst, const IoVecs& src);
+
+// The application memory an ioctl reads or writes; implemented by the sentry.
+class UserMemory {
+ public:
+  virtual ~UserMemory() = default;
+  virtual Result<void> CopyIn(uint64_t addr, std::span<uint8_t> dst) = 0;
+  virtual Result<void> CopyOut(uint64_t addr, std::span<const uint8_t> src) = 0;
+};
+
+// One directory entry as getdents64 reports it.
+struct DirEntry {
+  uint64_t ino = 0;
+  uint8_t type = 0;  // DT_*
+  std::string name;
+};
+
+// A path inside the mount tree: a mount and a dentry of it.
+struct Path {
+  std::shared_ptr<Mount> mount;
+  std::shared_ptr<Dentry> dentry;
+  bool valid() const { return mount && dentry; }
+};
+
+class FileDescription {
+ public:
+  FileDescription(Path path, int flags);
+  virtual ~FileDescription();
+
+  // read(2)/write(2) at the file offset. The defaults go through
+  // PRead/PWrite and advance the offset; O_APPEND writes at the end.
+  virtual Result<size_t> Read(const IoVecs& dst);
+  virtual Result<size_t> Write(const IoVecs& src);
+  // pread(2)/pwrite(2). Default: ESPIPE (not seekable).
+  virtual Result<size_t> PRead(const IoVecs& dst, uint64_t offset);
+  virtual Result<size_t> PWrite(const IoVecs& src, uint64_t offset);
+  // lseek(2). Default: seekable over Size() when the file is seekable.
+  virtual Result<uint64_t> Seek(int64_t offset, int whence);
+  virtual Result<struct stat> Stat();
+  // The next directory entries from the offset on; Default: ENOTDIR.
+  virtual Result<std::span<const DirEntry>> ReadDir();
+  virtual Result<uint64_t> Ioctl(UserMemory& mem, uint64_t cmd, uint64_t arg);
+  // Whether mmap(2) may map the file.
+  virtual bool Mappable() const;
+  virtual bool Seekable() const { return false; }
+  // Bytes, for the end of SEEK_END and for mappings.
+  virtual Result<uint64_t> Size();
+  virtual bool IsTerminal() const { return false; }
+
+  const Path& path() const { return path_; }
+  Inode* inode() const;
+
+  bool Readable() const { return (flags_ & O_PATH) == 0 && (flags_ & O_ACCMODE) != O_WRONLY; }
+  bool Writable() const {
+    int mode = flags_ & O_ACCMODE;
+    return (flags_ & O_PATH) == 0 && (mode == O_WRONLY || mode == O_RDWR);
+  }
+  int flags() const { return flags_; }
+  // F_SETFL: only O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT, O_NOATIME change.
+  void SetStatusFlags(int flags);
+
+  // The directory-read cursor (an index into ReadDir()'s listing) and the
+  // file offset.
+  uint64_t offset() const { return offset_.load(); }
+  void set_offset(uint64_t o) { offset_.store(o); }
+
+ protected:
+  Path path_;
+  std::atomic<int> flags_;
+  std::atomic<uint64_t> offset_{0};
+  absl::Mutex pos_mu_;  // serializes read/write/lseek at the offset (f_pos_lock)
+};
+
+}  // namespace husk::vfs

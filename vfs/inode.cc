@@ -1,0 +1,87 @@
+#include "vfs/inode.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace husk::vfs {
+
+Result<void> CheckPermission(const struct stat& st, const Credentials& creds, int mask) {
+  mask &= R_OK | W_OK | X_OK;
+  if (mask == 0) return Ok();
+  if (creds.uid == 0) {
+    // CAP_DAC_OVERRIDE: everything but executing a file with no x bit.
+    if ((mask & X_OK) && !S_ISDIR(st.st_mode) && (st.st_mode & 0111) == 0) return Errno(EACCES);
+    return Ok();
+  }
+  mode_t bits;
+  if (creds.uid == st.st_uid) {
+    bits = (st.st_mode >> 6) & 7;
+  } else if (creds.gid == st.st_gid ||
+             std::find(creds.groups.begin(), creds.groups.end(), st.st_gid) != creds.groups.end()) {
+    bits = (st.st_mode >> 3) & 7;
+  } else {
+    bits = st.st_mode & 7;
+  }
+  if ((bits & mask) != static_cast<mode_t>(mask)) return Errno(EACCES);
+  return Ok();
+}
+
+uint8_t DirentType(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return DT_REG;
+    case S_IFDIR: return DT_DIR;
+    case S_IFLNK: return DT_LNK;
+    case S_IFCHR: return DT_CHR;
+    case S_IFBLK: return DT_BLK;
+    case S_IFIFO: return DT_FIFO;
+    case S_IFSOCK: return DT_SOCK;
+  }
+  return DT_UNKNOWN;
+}
+
+Result<std::shared_ptr<Inode>> Inode::Lookup(std::string_view) { return Errno(ENOTDIR); }
+Result<std::vector<DirEntry>> Inode::List() { return Errno(ENOTDIR); }
+Result<std::shared_ptr<Inode>> Inode::Create(std::string_view, mode_t, const Credentials&) {
+  return IsDir() ? Errno(EROFS) : Errno(ENOTDIR);
+}
+Result<std::shared_ptr<Inode>> Inode::MakeDir(std::string_view, mode_t, const Credentials&) {
+  return IsDir() ? Errno(EROFS) : Errno(ENOTDIR);
+}
+Result<std::shared_ptr<Inode>> Inode::MakeSymlink(std::string_view, std::string_view,
+                                                  const Credentials&) {
+  return IsDir() ? Errno(EROFS) : Errno(ENOTDIR);
+}
+Result<void> Inode::Unlink(std::string_view) { return IsDir() ? Errno(EROFS) : Errno(ENOTDIR); }
+Result<void> Inode::RemoveDir(std::string_view) { return IsDir() ? Errno(EROFS) : Errno(ENOTDIR); }
+Result<std::string> Inode::ReadLink() { return Errno(EINVAL); }
+Result<void> Inode::Truncate(uint64_t) { return IsDir() ? Errno(EISDIR) : Errno(EINVAL); }
+
+Result<std::shared_ptr<Dentry>> Dentry::Child(std::string_view name) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = children_.find(name);
+    if (it != children_.end()) return it->second;
+  }
+  auto inode = TRY(inode_->Lookup(name));
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = children_.try_emplace(
+      std::string(name), std::make_shared<Dentry>(shared_from_this(), std::string(name), inode));
+  return it->second;
+}
+
+std::shared_ptr<Dentry> Dentry::AddChild(std::string_view name, std::shared_ptr<Inode> inode) {
+  auto d = std::make_shared<Dentry>(shared_from_this(), std::string(name), std::move(inode));
+  absl::MutexLock lock(&mu_);
+  children_[std::string(name)] = d;
+  return d;
+}
+
+void Dentry::ForgetChild(std::string_view name) {
+  absl::MutexLock lock(&mu_);
+  auto it = children_.find(name);
+  if (it != children_.end()) children_.erase(it);
+}
+
+}  // namespace husk::vfs

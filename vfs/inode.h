@@ -1,0 +1,123 @@
+// Inode and Dentry: filesystem objects and the names that lead to them.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <absl/synchronization/mutex.h>
+
+#include "base/result.h"
+#include "vfs/file.h"
+
+namespace husk::vfs {
+
+// Who is asking: the parts of a task's credentials the VFS checks.
+struct Credentials {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> groups;
+};
+
+// Permission check of Linux's generic_permission(): `mask` of R_OK/W_OK/X_OK
+// against the mode, owner and group in `st`. Root passes read/write always,
+// and execute if any x bit is set (or the file is a directory).
+Result<void> CheckPermission(const struct stat& st, const Credentials& creds, int mask);
+
+class Inode : public std::enable_shared_from_this<Inode> {
+ public:
+  explicit Inode(mode_t type) : type_(type & S_IFMT) {}
+  virtual ~Inode() = default;
+
+  mode_t type() const { return type_; }
+  bool IsDir() const { return type_ == S_IFDIR; }
+  bool IsSymlink() const { return type_ == S_IFLNK; }
+  bool IsRegular() const { return type_ == S_IFREG; }
+
+  virtual Result<struct stat> Stat() = 0;
+  // Opens the inode; `path` is where it was found.
+  virtual Result<std::shared_ptr<FileDescription>> Open(const Path& path, int flags) = 0;
+
+  // Directories. Lookup never sees "." or "..".
+  virtual Result<std::shared_ptr<Inode>> Lookup(std::string_view name);
+  virtual Result<std::vector<DirEntry>> List();
+  virtual Result<std::shared_ptr<Inode>> Create(std::string_view name, mode_t mode,
+                                                const Credentials& creds);
+  virtual Result<std::shared_ptr<Inode>> MakeDir(std::string_view name, mode_t mode,
+                                                 const Credentials& creds);
+  virtual Result<std::shared_ptr<Inode>> MakeSymlink(std::string_view name, std::string_view target,
+                                                     const Credentials& creds);
+  virtual Result<void> Unlink(std::string_view name);
+  virtual Result<void> RemoveDir(std::string_view name);
+  // Symlinks.
+  virtual Result<std::string> ReadLink();
+  // Regular files.
+  virtual Result<void> Truncate(uint64_t size);
+  // Whether files on it can be written at all (EROFS otherwise).
+  virtual bool ReadOnly() const { return false; }
+
+ private:
+  const mode_t type_;
+};
+
+// A name in the tree: parent, name and inode. Children are cached, so each
+// host file is looked up through the gofer once.
+class Dentry : public std::enable_shared_from_this<Dentry> {
+ public:
+  Dentry(std::shared_ptr<Dentry> parent, std::string name, std::shared_ptr<Inode> inode)
+      : parent_(std::move(parent)), name_(std::move(name)), inode_(std::move(inode)) {}
+
+  const std::shared_ptr<Dentry>& parent() const { return parent_; }
+  const std::string& name() const { return name_; }
+  const std::shared_ptr<Inode>& inode() const { return inode_; }
+  bool IsRoot() const { return parent_ == nullptr; }
+
+  // The child `name`, from the cache or the inode.
+  Result<std::shared_ptr<Dentry>> Child(std::string_view name);
+  // Adds a child the caller just created.
+  std::shared_ptr<Dentry> AddChild(std::string_view name, std::shared_ptr<Inode> inode);
+  void ForgetChild(std::string_view name);
+
+  bool mounted() const { return mounted_.load(); }
+  void set_mounted(bool m) { mounted_.store(m); }
+
+ private:
+  std::shared_ptr<Dentry> parent_;
+  std::string name_;
+  std::shared_ptr<Inode> inode_;
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Dentry>, std::less<>> children_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> mounted_{false};
+};
+
+// One mounted filesystem: its root, where it is mounted, and its flags.
+class Mount {
+ public:
+  Mount(std::shared_ptr<Dentry> root, std::string fs_type, std::string source, bool read_only)
+      : root_(std::move(root)), fs_type_(std::move(fs_type)), source_(std::move(source)),
+        read_only_(read_only) {}
+
+  const std::shared_ptr<Dentry>& root() const { return root_; }
+  const std::string& fs_type() const { return fs_type_; }
+  const std::string& source() const { return source_; }
+  bool read_only() const { return read_only_; }
+  // Where it is mounted; empty for the root mount.
+  const Path& mountpoint() const { return mountpoint_; }
+  void set_mountpoint(Path p) { mountpoint_ = std::move(p); }
+
+ private:
+  std::shared_ptr<Dentry> root_;
+  std::string fs_type_;
+  std::string source_;
+  bool read_only_;
+  Path mountpoint_;
+};
+
+uint8_t DirentType(mode_t mode);
+
+}  // namespace husk::vfs

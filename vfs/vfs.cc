@@ -1,0 +1,226 @@
+#include "vfs/vfs.h"
+
+#include <unistd.h>
+
+#include <vector>
+
+namespace husk::vfs {
+namespace {
+
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return parts;
+}
+
+bool SamePath(const Path& a, const Path& b) {
+  return a.mount == b.mount && a.dentry == b.dentry;
+}
+
+}  // namespace
+
+void Vfs::SetRoot(std::shared_ptr<Mount> root) {
+  absl::MutexLock lock(&mu_);
+  root_ = std::move(root);
+  order_.insert(order_.begin(), root_);
+}
+
+Path Vfs::Root() const {
+  absl::MutexLock lock(&mu_);
+  return Path{root_, root_->root()};
+}
+
+Result<void> Vfs::MountAt(const Path& where, std::shared_ptr<Mount> m) {
+  if (!where.dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  absl::MutexLock lock(&mu_);
+  m->set_mountpoint(where);
+  mounts_[where.dentry.get()] = m;
+  where.dentry->set_mounted(true);
+  order_.push_back(std::move(m));
+  return Ok();
+}
+
+std::vector<std::shared_ptr<Mount>> Vfs::Mounts() const {
+  absl::MutexLock lock(&mu_);
+  return order_;
+}
+
+Path Vfs::CrossMounts(Path p) const {
+  while (p.dentry->mounted()) {
+    absl::MutexLock lock(&mu_);
+    auto it = mounts_.find(p.dentry.get());
+    if (it == mounts_.end()) break;
+    p = Path{it->second, it->second->root()};
+  }
+  return p;
+}
+
+Path Vfs::Parent(const LookupContext& ctx, const Path& p) const {
+  Path cur = p;
+  // ".." at the root of the lookup stays there (chroot semantics).
+  while (!SamePath(cur, ctx.root)) {
+    if (cur.dentry != cur.mount->root()) return CrossMounts(Path{cur.mount, cur.dentry->parent()});
+    if (!cur.mount->mountpoint().valid()) return cur;
+    cur = cur.mount->mountpoint();
+  }
+  return cur;
+}
+
+Result<Path> Vfs::Walk(const LookupContext& ctx, const Path& start, std::string_view path,
+                       bool follow_last, int& symlinks) const {
+  Path cur = !path.empty() && path[0] == '/' ? ctx.root : start;
+  const bool trailing = !path.empty() && path.back() == '/';
+  auto parts = Split(path);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string_view name = parts[i];
+    const bool last = i + 1 == parts.size();
+    const auto& dir = cur.dentry->inode();
+    if (!dir->IsDir()) return Errno(ENOTDIR);
+    TRY(CheckPermission(TRY(dir->Stat()), *ctx.creds, X_OK));
+    if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
+    if (name == ".") continue;
+    if (name == "..") {
+      cur = Parent(ctx, cur);
+      continue;
+    }
+    auto child = TRY(cur.dentry->Child(name));
+    Path next = CrossMounts(Path{cur.mount, child});
+    if (next.dentry->inode()->IsSymlink() && (!last || follow_last || trailing)) {
+      if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
+      std::string target = TRY(next.dentry->inode()->ReadLink());
+      if (target.empty()) return Errno(ENOENT);
+      next = TRY(Walk(ctx, cur, target, true, symlinks));
+    }
+    cur = std::move(next);
+  }
+  if (trailing && !cur.dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  return cur;
+}
+
+Result<Path> Vfs::Resolve(const LookupContext& ctx, const Path& start, std::string_view path,
+                          bool follow) const {
+  if (path.empty()) return Errno(ENOENT);
+  int symlinks = 0;
+  return Walk(ctx, start, path, follow, symlinks);
+}
+
+Result<ParentAndName> Vfs::ResolveParent(const LookupContext& ctx, const Path& start,
+                                         std::string_view path) const {
+  if (path.empty()) return Errno(ENOENT);
+  ParentAndName out;
+  size_t end = path.find_last_not_of('/');
+  if (end == std::string_view::npos) {  // "/" or "///"
+    out.parent = ctx.root;
+    return out;
+  }
+  out.trailing_slash = end + 1 < path.size();
+  size_t slash = path.rfind('/', end);
+  std::string_view dir = slash == std::string_view::npos ? std::string_view() : path.substr(0, slash + 1);
+  out.name = std::string(path.substr(slash == std::string_view::npos ? 0 : slash + 1,
+                                     end - (slash == std::string_view::npos ? 0 : slash + 1) + 1));
+  if (out.name.size() > kNameMax) return Errno(ENAMETOOLONG);
+  if (dir.empty()) {
+    out.parent = start;
+  } else {
+    int symlinks = 0;
+    out.parent = TRY(Walk(ctx, start, dir, true, symlinks));
+  }
+  if (!out.parent.dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  return out;
+}
+
+Result<std::shared_ptr<FileDescription>> Vfs::Open(const LookupContext& ctx, const Path& start,
+                                                   std::string_view path, int flags, mode_t mode,
+                                                   mode_t umask) const {
+  if (path.empty()) return Errno(ENOENT);
+  if ((flags & O_TMPFILE) == O_TMPFILE) {
+    if ((flags & O_ACCMODE) == O_RDONLY) return Errno(EINVAL);
+    return Errno(EOPNOTSUPP);  // PARTIAL(O_TMPFILE): no filesystem supports it yet.
+  }
+  if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY)) return Errno(EINVAL);
+  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  Path p;
+  bool created = false;
+  if (flags & O_CREAT) {
+    ParentAndName pn = TRY(ResolveParent(ctx, start, path));
+    if (pn.name.empty() || pn.name == "." || pn.name == "..") return Errno(EISDIR);
+    auto child = pn.parent.dentry->Child(pn.name);
+    if (child) {
+      if (flags & O_EXCL) return Errno(EEXIST);
+      p = CrossMounts(Path{pn.parent.mount, *child});
+      if (p.dentry->inode()->IsSymlink()) {
+        if (flags & O_NOFOLLOW) return Errno(ELOOP);
+        int symlinks = 1;
+        std::string target = TRY(p.dentry->inode()->ReadLink());
+        // PARTIAL(O_CREAT through a dangling symlink): not created.
+        p = TRY(Walk(ctx, pn.parent, target, true, symlinks));
+      }
+      if (pn.trailing_slash || p.dentry->inode()->IsDir()) return Errno(EISDIR);
+    } else {
+      if (child.error() != Errno(ENOENT)) return child.error();
+      if (pn.trailing_slash) return Errno(EISDIR);
+      const auto& dir = pn.parent.dentry->inode();
+      TRY(CheckPermission(TRY(dir->Stat()), *ctx.creds, W_OK | X_OK));
+      if (pn.parent.mount->read_only() || dir->ReadOnly()) return Errno(EROFS);
+      auto inode = TRY(dir->Create(pn.name, (mode & 07777 & ~umask) | S_IFREG, *ctx.creds));
+      p = Path{pn.parent.mount, pn.parent.dentry->AddChild(pn.name, std::move(inode))};
+      created = true;
+    }
+  } else {
+    int symlinks = 0;
+    p = TRY(Walk(ctx, start, path, (flags & O_NOFOLLOW) == 0, symlinks));
+    if (p.dentry->inode()->IsSymlink() && !(flags & O_PATH)) return Errno(ELOOP);
+  }
+  if (created) flags &= ~O_TRUNC;
+  return created ? p.dentry->inode()->Open(p, flags) : OpenPath(ctx, p, flags);
+}
+
+Result<std::shared_ptr<FileDescription>> Vfs::OpenPath(const LookupContext& ctx, const Path& p,
+                                                       int flags) const {
+  const auto& inode = p.dentry->inode();
+  if ((flags & O_DIRECTORY) && !inode->IsDir()) return Errno(ENOTDIR);
+  if (!(flags & O_PATH)) {
+    const int acc = flags & O_ACCMODE;
+    const bool write = acc == O_WRONLY || acc == O_RDWR;
+    if (inode->IsDir() && (write || (flags & O_TRUNC))) return Errno(EISDIR);
+    int mask = 0;
+    if (acc == O_RDONLY || acc == O_RDWR) mask |= R_OK;
+    if (write || (flags & O_TRUNC)) mask |= W_OK;
+    struct stat st = TRY(inode->Stat());
+    TRY(CheckPermission(st, *ctx.creds, mask));
+    const bool device = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode) ||
+                        S_ISSOCK(st.st_mode);
+    if ((write || (flags & O_TRUNC)) && !device && (p.mount->read_only() || inode->ReadOnly())) {
+      return Errno(EROFS);
+    }
+    if ((flags & O_TRUNC) && write && inode->IsRegular()) TRY(inode->Truncate(0));
+  }
+  return inode->Open(p, flags);
+}
+
+std::string Vfs::PathOf(const Path& root, const Path& p) const {
+  std::vector<std::string> names;
+  Path cur = p;
+  while (!SamePath(cur, root)) {
+    if (cur.dentry == cur.mount->root()) {
+      if (!cur.mount->mountpoint().valid()) break;  // outside the root
+      cur = cur.mount->mountpoint();
+      continue;
+    }
+    names.push_back(cur.dentry->name());
+    cur = Path{cur.mount, cur.dentry->parent()};
+  }
+  if (names.empty()) return "/";
+  std::string out;
+  for (auto it = names.rbegin(); it != names.rend(); ++it) out += "/" + *it;
+  return out;
+}
+
+}  // namespace husk::vfs

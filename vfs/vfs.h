@@ -1,0 +1,78 @@
+// Vfs: the mount tree and path resolution (Linux's namei): ".", "..",
+// symlinks (at most 40 per lookup), mount points, trailing slashes, and
+// open(2)'s flag semantics.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <absl/synchronization/mutex.h>
+
+#include "base/result.h"
+#include "vfs/file.h"
+#include "vfs/inode.h"
+
+namespace husk::vfs {
+
+inline constexpr int kMaxSymlinks = 40;  // Linux's MAXSYMLINKS
+inline constexpr size_t kNameMax = 255;
+inline constexpr size_t kPathMax = 4096;
+
+// Where a lookup starts: the task's root and working directory.
+struct LookupContext {
+  Path root;
+  Path cwd;
+  const Credentials* creds = nullptr;
+};
+
+struct ParentAndName {
+  Path parent;
+  std::string name;     // "" for "/", or "." / ".." when the path ends in one
+  bool trailing_slash = false;
+};
+
+class Vfs {
+ public:
+  // The root mount of the tree.
+  void SetRoot(std::shared_ptr<Mount> root);
+  Path Root() const;
+  // Mounts `m` on the directory `where`.
+  Result<void> MountAt(const Path& where, std::shared_ptr<Mount> m);
+  // All mounts, root first (for /proc/mounts).
+  std::vector<std::shared_ptr<Mount>> Mounts() const;
+
+  // Resolves `path` from `start` (a dirfd's path or the cwd). `follow`:
+  // whether a symlink in the last component is followed. ENOENT for "".
+  Result<Path> Resolve(const LookupContext& ctx, const Path& start, std::string_view path,
+                       bool follow) const;
+  // Resolves everything but the last component.
+  Result<ParentAndName> ResolveParent(const LookupContext& ctx, const Path& start,
+                                      std::string_view path) const;
+  // openat(2) from `start`.
+  Result<std::shared_ptr<FileDescription>> Open(const LookupContext& ctx, const Path& start,
+                                                std::string_view path, int flags, mode_t mode,
+                                                mode_t umask) const;
+  // Opens a resolved path (exec, /proc links).
+  Result<std::shared_ptr<FileDescription>> OpenPath(const LookupContext& ctx, const Path& p,
+                                                    int flags) const;
+
+  // The absolute path of `p` as seen from `root`, as getcwd(2) and
+  // /proc/self/exe report it.
+  std::string PathOf(const Path& root, const Path& p) const;
+
+ private:
+  Result<Path> Walk(const LookupContext& ctx, const Path& start, std::string_view path,
+                    bool follow_last, int& symlinks) const;
+  Path Parent(const LookupContext& ctx, const Path& p) const;
+  Path CrossMounts(Path p) const;
+
+  mutable absl::Mutex mu_;
+  std::shared_ptr<Mount> root_ ABSL_GUARDED_BY(mu_);
+  // Mount points: the dentry a mount covers, in its parent mount.
+  std::map<const Dentry*, std::shared_ptr<Mount>> mounts_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Mount>> order_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace husk::vfs
