@@ -16,6 +16,7 @@
 #include "gofer/protocol/spawn.h"
 #include "platform/platform.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/syscalls/strace_format.h"
 #include "sentry/syscalls/syscalls.h"
 #include "vfs/dev/devfs.h"
 #include "vfs/goferfs/goferfs.h"
@@ -256,14 +257,21 @@ int Run(int argc, char** argv) {
   const std::string& prog = flags.argv[0];
   auto path = FindProgram(k, *task, prog, env);
   if (!path) ExecFailed(prog, path.error());
-  if (auto r = k.Exec(*task, *path, flags.argv, env); !r) ExecFailed(prog, r.error());
+  auto exec = k.Exec(*task, *path, flags.argv, env);
+  if (flags.strace) {
+    std::span<const std::string> shown(flags.argv);
+    bool more = shown.size() > strace::kMaxStrLen;
+    if (more) shown = shown.first(strace::kMaxStrLen);
+    std::string line = strace::FormatExecve(*path, shown, more, task->regs().gp.rsp, env.size(),
+                                            exec ? 0 : -exec.error().value());
+    (void)!write(2, line.data(), line.size());
+  }
+  if (!exec) ExecFailed(prog, exec.error());
 
   kernel::ExitStatus status = task->Run();
   if (flags.strace) {
-    std::string line =
-        status.signal ? fmt::format("+++ killed by SIG{} {}+++\n", sigabbrev_np(status.signal),
-                                    status.core ? "(core dumped) " : "")
-                      : fmt::format("+++ exited with {} +++\n", status.code);
+    std::string line = status.signal ? strace::FormatKilled(status.signal, status.core)
+                                     : strace::FormatExited(status.code);
     (void)!write(2, line.data(), line.size());
   }
   task.reset();

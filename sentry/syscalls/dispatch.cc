@@ -44,6 +44,8 @@ void Dispatch(Task& t) {
     (void)!write(t.kernel().options().strace_fd, line.data(), line.size());
   }
 #endif
+  HUSK_DEBUG("syscall {}({:#x}, {:#x}, {:#x}, {:#x}) = {:#x}", info ? info->name : "?", args.raw[0],
+             args.raw[1], args.raw[2], args.raw[3], ret);
   regs.set_return(static_cast<uint64_t>(ret));
 }
 

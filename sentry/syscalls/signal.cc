@@ -59,3 +59,65 @@ Result<uint64_t> RtSigprocmask(Task& t, const SyscallArgs& a) {
 }
 
 }  // namespace husk::syscalls
+
+namespace husk::syscalls {
+namespace {
+
+// Signals whose default action is to do nothing (signal(7)).
+bool DefaultIgnores(int sig) {
+  return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
+}
+
+// Signals whose default action dumps core.
+bool DefaultCores(int sig) {
+  switch (sig) {
+    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
+    case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS:
+      return true;
+  }
+  return false;
+}
+
+// Sends `sig` to the calling thread group.
+// PARTIAL(signals): only the default and ignore dispositions act; a caught
+// signal needs delivery (signal frames), which comes with the signals work.
+Result<uint64_t> SignalSelf(Task& t, int sig) {
+  if (sig < 0 || sig > kernel::kNumSignals) return Errno(EINVAL);
+  if (sig == 0) return 0;
+  const kernel::SigAction act = t.thread_group().GetSigAction(sig);
+  const bool blocked = (t.signal_mask() & Bit(sig)) != 0 && sig != SIGKILL && sig != SIGSTOP;
+  if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+    return Errno(ENOSYS);  // PARTIAL(job control)
+  }
+  if (act.handler == reinterpret_cast<uint64_t>(SIG_IGN) && sig != SIGKILL) return 0;
+  if (act.handler == reinterpret_cast<uint64_t>(SIG_DFL) || sig == SIGKILL) {
+    if (DefaultIgnores(sig)) return 0;
+    if (blocked) return Errno(ENOSYS);  // PARTIAL(pending signals)
+    t.Exit(kernel::ExitStatus{0, sig, DefaultCores(sig)});
+    return 0;
+  }
+  return Errno(ENOSYS);
+}
+
+}  // namespace
+
+Result<uint64_t> Kill(Task& t, const SyscallArgs& a) {
+  const int pid = a.i32(0);
+  if (a.i32(1) < 0 || a.i32(1) > kernel::kNumSignals) return Errno(EINVAL);
+  if (pid == t.pid() || pid == 0 || pid == -1 || pid == -t.pid()) return SignalSelf(t, a.i32(1));
+  return Errno(ESRCH);
+}
+
+Result<uint64_t> Tkill(Task& t, const SyscallArgs& a) {
+  if (a.i32(0) <= 0) return Errno(EINVAL);
+  if (a.i32(0) != t.tid()) return Errno(ESRCH);
+  return SignalSelf(t, a.i32(1));
+}
+
+Result<uint64_t> Tgkill(Task& t, const SyscallArgs& a) {
+  if (a.i32(0) <= 0 || a.i32(1) <= 0) return Errno(EINVAL);
+  if (a.i32(0) != t.pid() || a.i32(1) != t.tid()) return Errno(ESRCH);
+  return SignalSelf(t, a.i32(2));
+}
+
+}  // namespace husk::syscalls

@@ -360,7 +360,8 @@ class Formatter {
     if (addr == 0) return "NULL";
     // rt_sigprocmask's sigsetsize must be 8; strace shows addresses otherwise.
     if (nr_ == __NR_rt_sigprocmask && a_.u64(3) != sizeof(uint64_t)) return st::FormatPointer(addr);
-    return output ? Output<uint64_t>(addr, st::FormatSigset) : Input<uint64_t>(addr, st::FormatSigset);
+    return output ? Output<uint64_t>(addr, st::FormatSigset)
+                  : Input<uint64_t>(addr, st::FormatSigset);
   }
 
   // The iovec array at `addr` with `count` elements. `data_limit`: how many
@@ -437,8 +438,11 @@ class Formatter {
   }
 
   void AdjustArchPrctl(std::vector<std::string>& args) {
+    // asm/prctl.h
     constexpr uint32_t kGetFs = 0x1003, kGetGs = 0x1004, kGetCpuid = 0x1011;
-    constexpr uint32_t kGetXcompSupp = 0x1021, kGetXcompPerm = 0x1022, kGetXcompGuestPerm = 0x1024;
+    constexpr uint32_t kGetXcompSupp = 0x1021, kGetXcompPerm = 0x1022;
+    constexpr uint32_t kReqXcompPerm = 0x1023, kGetXcompGuestPerm = 0x1024;
+    constexpr uint32_t kReqXcompGuestPerm = 0x1025;
     switch (u32(0)) {
       case kGetFs:
       case kGetGs:
@@ -453,6 +457,11 @@ class Formatter {
       case kGetXcompGuestPerm:
         // PARTIAL(strace names the XFEATURE bits on success): the address.
         if (args.size() > 1) args[1] = st::FormatPointer(a_.u64(1));
+        break;
+      case kReqXcompPerm:
+      case kReqXcompGuestPerm:
+        // PARTIAL(strace adds the feature's name: "18 /* XFEATURE_XTILE_DATA */").
+        if (args.size() > 1) args[1] = fmt::format("{}", a_.u64(1));
         break;
     }
   }
