@@ -36,7 +36,9 @@ size_t CopyFromIoVecs(std::span<uint8_t> dst, const IoVecs& src) {
   return done;
 }
 
-FileDescription::FileDescription(Path path, int flags) : path_(std::move(path)), flags_(flags) {}
+// Linux keeps no creation flags in f_flags (do_dentry_open).
+FileDescription::FileDescription(Path path, int flags)
+    : path_(std::move(path)), flags_(flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) {}
 FileDescription::~FileDescription() = default;
 
 Inode* FileDescription::inode() const {

@@ -78,6 +78,8 @@ class FileDescription {
   // Bytes, for the end of SEEK_END and for mappings.
   virtual Result<uint64_t> Size();
   virtual bool IsTerminal() const { return false; }
+  // Whether writes are dropped unread (/dev/null).
+  virtual bool DiscardsWrites() const { return false; }
 
   const Path& path() const { return path_; }
   Inode* inode() const;

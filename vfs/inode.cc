@@ -56,6 +56,9 @@ Result<std::shared_ptr<Inode>> Inode::MakeSymlink(std::string_view, std::string_
 Result<void> Inode::Unlink(std::string_view) { return IsDir() ? Errno(EROFS) : Errno(ENOTDIR); }
 Result<void> Inode::RemoveDir(std::string_view) { return IsDir() ? Errno(EROFS) : Errno(ENOTDIR); }
 Result<std::string> Inode::ReadLink() { return Errno(EINVAL); }
+Result<std::shared_ptr<Inode>> Inode::CreateTmpfile(mode_t, const Credentials&) {
+  return IsDir() ? Errno(EOPNOTSUPP) : Errno(ENOTDIR);
+}
 Result<void> Inode::Truncate(uint64_t) { return IsDir() ? Errno(EISDIR) : Errno(EINVAL); }
 
 Result<std::shared_ptr<Dentry>> Dentry::Child(std::string_view name) {

@@ -58,8 +58,12 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual Result<std::string> ReadLink();
   // Regular files.
   virtual Result<void> Truncate(uint64_t size);
+  // An unnamed regular file in this directory (open's O_TMPFILE).
+  virtual Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds);
   // Whether files on it can be written at all (EROFS otherwise).
   virtual bool ReadOnly() const { return false; }
+  // Whether the inode has no names left (unlinked file, removed directory).
+  virtual bool Unlinked() const { return false; }
 
  private:
   const mode_t type_;

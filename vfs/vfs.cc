@@ -140,46 +140,63 @@ Result<std::shared_ptr<FileDescription>> Vfs::Open(const LookupContext& ctx, con
                                                    std::string_view path, int flags, mode_t mode,
                                                    mode_t umask) const {
   if (path.empty()) return Errno(ENOENT);
-  if ((flags & O_TMPFILE) == O_TMPFILE) {
-    if ((flags & O_ACCMODE) == O_RDONLY) return Errno(EINVAL);
-    return Errno(EOPNOTSUPP);  // PARTIAL(O_TMPFILE): no filesystem supports it yet.
-  }
   if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY)) return Errno(EINVAL);
+  if ((flags & O_TMPFILE) == O_TMPFILE) return OpenTmpfile(ctx, start, path, flags, mode, umask);
   if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  Path p;
-  bool created = false;
-  if (flags & O_CREAT) {
-    ParentAndName pn = TRY(ResolveParent(ctx, start, path));
+  if (!(flags & O_CREAT)) {
+    int symlinks = 0;
+    Path p = TRY(Walk(ctx, start, path, (flags & O_NOFOLLOW) == 0, symlinks));
+    if (p.dentry->inode()->IsSymlink() && !(flags & O_PATH)) return Errno(ELOOP);
+    return OpenPath(ctx, p, flags);
+  }
+  ParentAndName pn = TRY(ResolveParent(ctx, start, path));
+  for (int symlinks = 0;;) {
     if (pn.name.empty() || pn.name == "." || pn.name == "..") return Errno(EISDIR);
     auto child = pn.parent.dentry->Child(pn.name);
-    if (child) {
-      if (flags & O_EXCL) return Errno(EEXIST);
-      p = CrossMounts(Path{pn.parent.mount, *child});
-      if (p.dentry->inode()->IsSymlink()) {
-        if (flags & O_NOFOLLOW) return Errno(ELOOP);
-        int symlinks = 1;
-        std::string target = TRY(p.dentry->inode()->ReadLink());
-        // PARTIAL(O_CREAT through a dangling symlink): not created.
-        p = TRY(Walk(ctx, pn.parent, target, true, symlinks));
-      }
-      if (pn.trailing_slash || p.dentry->inode()->IsDir()) return Errno(EISDIR);
-    } else {
+    if (!child) {
       if (child.error() != Errno(ENOENT)) return child.error();
       if (pn.trailing_slash) return Errno(EISDIR);
       const auto& dir = pn.parent.dentry->inode();
       TRY(CheckPermission(TRY(dir->Stat()), *ctx.creds, W_OK | X_OK));
       if (pn.parent.mount->read_only() || dir->ReadOnly()) return Errno(EROFS);
       auto inode = TRY(dir->Create(pn.name, (mode & 07777 & ~umask) | S_IFREG, *ctx.creds));
-      p = Path{pn.parent.mount, pn.parent.dentry->AddChild(pn.name, std::move(inode))};
-      created = true;
+      Path p{pn.parent.mount, pn.parent.dentry->AddChild(pn.name, std::move(inode))};
+      return p.dentry->inode()->Open(p, flags & ~O_TRUNC);
     }
-  } else {
-    int symlinks = 0;
-    p = TRY(Walk(ctx, start, path, (flags & O_NOFOLLOW) == 0, symlinks));
-    if (p.dentry->inode()->IsSymlink() && !(flags & O_PATH)) return Errno(ELOOP);
+    if (flags & O_EXCL) return Errno(EEXIST);
+    Path p = CrossMounts(Path{pn.parent.mount, *child});
+    if (p.dentry->inode()->IsSymlink()) {
+      // O_CREAT follows a final symlink and creates its target if missing.
+      if (flags & O_NOFOLLOW) return Errno(ELOOP);
+      if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
+      std::string target = TRY(p.dentry->inode()->ReadLink());
+      if (target.empty()) return Errno(ENOENT);
+      pn = TRY(ResolveParent(ctx, pn.parent, target));
+      continue;
+    }
+    if (pn.trailing_slash || p.dentry->inode()->IsDir()) return Errno(EISDIR);
+    return OpenPath(ctx, p, flags);
   }
-  if (created) flags &= ~O_TRUNC;
-  return created ? p.dentry->inode()->Open(p, flags) : OpenPath(ctx, p, flags);
+}
+
+Result<std::shared_ptr<FileDescription>> Vfs::OpenTmpfile(const LookupContext& ctx,
+                                                          const Path& start, std::string_view path,
+                                                          int flags, mode_t mode,
+                                                          mode_t umask) const {
+  const int acc = flags & O_ACCMODE;
+  if (acc != O_WRONLY && acc != O_RDWR) return Errno(EINVAL);
+  int symlinks = 0;
+  Path dir = TRY(Walk(ctx, start, path, true, symlinks));
+  const auto& inode = dir.dentry->inode();
+  if (!inode->IsDir()) return Errno(ENOTDIR);
+  TRY(CheckPermission(TRY(inode->Stat()), *ctx.creds, W_OK | X_OK));
+  if (dir.mount->read_only() || inode->ReadOnly()) return Errno(EROFS);
+  auto file = TRY(inode->CreateTmpfile(mode & 07777 & ~umask, *ctx.creds));
+  // A name that is in no directory, as Linux's "/#ino (deleted)".
+  auto st = TRY(file->Stat());
+  auto dentry = std::make_shared<Dentry>(dir.dentry, "#" + std::to_string(st.st_ino), std::move(file));
+  Path p{dir.mount, std::move(dentry)};
+  return p.dentry->inode()->Open(p, flags & ~(O_TMPFILE & ~O_DIRECTORY));
 }
 
 Result<std::shared_ptr<FileDescription>> Vfs::OpenPath(const LookupContext& ctx, const Path& p,

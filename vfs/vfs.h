@@ -54,6 +54,10 @@ class Vfs {
   Result<std::shared_ptr<FileDescription>> Open(const LookupContext& ctx, const Path& start,
                                                 std::string_view path, int flags, mode_t mode,
                                                 mode_t umask) const;
+  // open(2) with O_TMPFILE: an unnamed file in the directory `path`.
+  Result<std::shared_ptr<FileDescription>> OpenTmpfile(const LookupContext& ctx, const Path& start,
+                                                       std::string_view path, int flags, mode_t mode,
+                                                       mode_t umask) const;
   // Opens a resolved path (exec, /proc links).
   Result<std::shared_ptr<FileDescription>> OpenPath(const LookupContext& ctx, const Path& p,
                                                     int flags) const;

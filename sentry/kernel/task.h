@@ -114,6 +114,8 @@ class Task {
   void set_signal_mask(uint64_t m) { signal_mask_ = m; }
   uint64_t clear_child_tid() const { return clear_child_tid_; }
   void set_clear_child_tid(uint64_t a) { clear_child_tid_ = a; }
+  uint64_t robust_list() const { return robust_list_; }
+  uint64_t robust_list_len() const { return robust_list_len_; }
   void set_robust_list(uint64_t head, uint64_t len) {
     robust_list_ = head;
     robust_list_len_ = len;

@@ -292,12 +292,12 @@ Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint
     if (new_addr < old_addr + olen && old_addr < new_addr + nlen) return Errno(EINVAL);
     if (OverlapsReserved(new_addr, new_addr + nlen)) return Errno(ENOMEM);
   }
-  if (!(flags & MREMAP_FIXED) && nlen <= olen) {
+  if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && nlen <= olen) {
     TRY(UnmapLocked(old_addr + nlen, old_addr + olen));
     return old_addr;
   }
   const uint64_t old_end = old_addr + olen;
-  if (!(flags & MREMAP_FIXED)) {
+  if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))) {
     // Grow in place when the pages after the mapping are free.
     const uint64_t grow_end = old_addr + nlen;
     if (vit->second.end == old_end && grow_end <= kTaskSize &&

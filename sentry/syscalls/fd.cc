@@ -7,6 +7,8 @@
 
 namespace husk::syscalls {
 
+constexpr int kOLargefile = 0100000;  // glibc defines O_LARGEFILE as 0 on x86-64
+
 Result<uint64_t> Close(Task& t, const SyscallArgs& a) {
   TRY(t.fds().Close(a.fd(0)));
   return 0;
@@ -53,7 +55,8 @@ Result<uint64_t> Fcntl(Task& t, const SyscallArgs& a) {
       TRY(t.fds().SetCloexec(fd, (a.u64(2) & FD_CLOEXEC) != 0));
       return 0;
     case F_GETFL:
-      return static_cast<uint64_t>(file->flags() & ~O_CLOEXEC);
+      // x86-64 always reports O_LARGEFILE (force_o_largefile).
+      return static_cast<uint64_t>((file->flags() & ~O_CLOEXEC) | kOLargefile);
     case F_SETFL:
       if (file->flags() & O_PATH) return Errno(EBADF);
       file->SetStatusFlags(a.i32(2));

@@ -225,6 +225,7 @@ static_assert(sizeof(Dirent64Header) == 19);
 
 Result<uint64_t> Getdents64(Task& t, const SyscallArgs& a) {
   auto file = TRY(t.fds().Get(a.fd(0)));
+  if (file->flags() & O_PATH) return Errno(EBADF);
   auto entries = TRY(file->ReadDir());
   const uint64_t count = std::min<uint64_t>(a.size(2), INT32_MAX);
   std::vector<uint8_t> out;
@@ -247,6 +248,7 @@ Result<uint64_t> Getdents64(Task& t, const SyscallArgs& a) {
 }
 
 Result<uint64_t> Getcwd(Task& t, const SyscallArgs& a) {
+  if (t.fs().cwd.dentry->inode()->Unlinked()) return Errno(ENOENT);
   std::string cwd = t.kernel().vfs().PathOf(t.fs().root, t.fs().cwd);
   if (a.size(1) < cwd.size() + 1) return Errno(ERANGE);
   TRY(t.mm().CopyOut(a.ptr(0), std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(cwd.c_str()), cwd.size() + 1)));

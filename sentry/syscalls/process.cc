@@ -40,6 +40,23 @@ Result<uint64_t> Geteuid(Task& t, const SyscallArgs&) { return t.creds().uid; }
 Result<uint64_t> Getgid(Task& t, const SyscallArgs&) { return t.creds().gid; }
 Result<uint64_t> Getegid(Task& t, const SyscallArgs&) { return t.creds().gid; }
 
+Result<uint64_t> Getresuid(Task& t, const SyscallArgs& a) {
+  for (int i = 0; i < 3; ++i) TRY(CopyOutStruct<uint32_t>(t, a.ptr(i), t.creds().uid));
+  return 0;
+}
+
+Result<uint64_t> Getresgid(Task& t, const SyscallArgs& a) {
+  for (int i = 0; i < 3; ++i) TRY(CopyOutStruct<uint32_t>(t, a.ptr(i), t.creds().gid));
+  return 0;
+}
+
+Result<uint64_t> GetRobustList(Task& t, const SyscallArgs& a) {
+  TRY(CheckSelf(t, a.i32(0)));
+  TRY(CopyOutStruct<uint64_t>(t, a.ptr(1), t.robust_list()));
+  TRY(CopyOutStruct<uint64_t>(t, a.ptr(2), t.robust_list_len()));
+  return 0;
+}
+
 Result<uint64_t> Exit(Task& t, const SyscallArgs& a) {
   // PARTIAL(threads): with one thread, exit ends the process.
   t.Exit(kernel::ExitStatus{a.i32(0) & 0xff, 0, false});

@@ -52,6 +52,13 @@ Result<vfs::IoVecs> ImportIovecs(Task& t, uint64_t addr, int64_t count, bool out
   return result;
 }
 
+// pwrite(2) BUGS: on Linux, an O_APPEND file is appended to whatever the
+// offset.
+Result<uint64_t> WriteOffset(vfs::FileDescription& file, uint64_t offset) {
+  if (file.flags() & O_APPEND) return file.Size();
+  return offset;
+}
+
 }  // namespace
 
 Result<uint64_t> Read(Task& t, const SyscallArgs& a) {
@@ -66,6 +73,12 @@ Result<uint64_t> Write(Task& t, const SyscallArgs& a) {
   auto file = TRY(WritableFile(t, a.fd(0)));
   const uint64_t len = std::min(a.size(2), kMaxRwCount);
   if (len == 0) return 0;
+  if (file->DiscardsWrites()) {
+    // write_null() takes the count without touching the buffer; only the
+    // range check (access_ok) applies.
+    if (a.ptr(1) > mm::kTaskSize || len > mm::kTaskSize - a.ptr(1)) return Errno(EFAULT);
+    return len;
+  }
   vfs::IoVecs src = TRY(t.mm().InBuffer(a.ptr(1), len));
   return file->Write(src);
 }
@@ -87,7 +100,7 @@ Result<uint64_t> Pwrite64(Task& t, const SyscallArgs& a) {
   const uint64_t len = std::min(a.size(2), kMaxRwCount);
   if (len == 0) return 0;
   vfs::IoVecs src = TRY(t.mm().InBuffer(a.ptr(1), len));
-  return file->PWrite(src, a.u64(3));
+  return file->PWrite(src, TRY(WriteOffset(*file, a.u64(3))));
 }
 
 Result<uint64_t> Readv(Task& t, const SyscallArgs& a) {
@@ -119,7 +132,7 @@ Result<uint64_t> Pwritev(Task& t, const SyscallArgs& a) {
   vfs::IoVecs src = TRY(ImportIovecs(t, a.ptr(1), a.i64(2), false));
   if (!file->Seekable()) return Errno(ESPIPE);
   if (src.empty()) return 0;
-  return file->PWrite(src, a.u64(3));
+  return file->PWrite(src, TRY(WriteOffset(*file, a.u64(3))));
 }
 
 Result<uint64_t> Lseek(Task& t, const SyscallArgs& a) {

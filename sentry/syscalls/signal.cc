@@ -38,6 +38,15 @@ Result<uint64_t> RtSigaction(Task& t, const SyscallArgs& a) {
   return 0;
 }
 
+Result<uint64_t> RtSigpending(Task& t, const SyscallArgs& a) {
+  const uint64_t size = a.size(1);
+  if (size > kSigsetSize) return Errno(EINVAL);
+  // PARTIAL(signals): nothing is ever left pending yet.
+  const uint64_t pending = 0;
+  TRY(t.mm().CopyOut(a.ptr(0), std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&pending), size)));
+  return 0;
+}
+
 Result<uint64_t> RtSigprocmask(Task& t, const SyscallArgs& a) {
   const int how = a.i32(0);
   const uint64_t set_addr = a.ptr(1), old_addr = a.ptr(2);

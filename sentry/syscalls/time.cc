@@ -40,8 +40,9 @@ Result<uint64_t> ClockGettime(Task& t, const SyscallArgs& a) {
     clock_gettime(id == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME
                   : id == CLOCK_BOOTTIME_ALARM ? CLOCK_BOOTTIME : id, &ts);
   } else {
-    bool thread = TRY(CpuClockIsThread(t, id));
-    ts = TRY(t.mm().address_space().MainContext().CpuTime(thread));
+    // PARTIAL(threads): one thread per process, so its clock is the process's.
+    TRY(CpuClockIsThread(t, id));
+    ts = TRY(t.mm().address_space().MainContext().CpuTime(false));
   }
   TRY(CopyOutStruct(t, a.ptr(1), ts));
   return 0;
@@ -58,6 +59,45 @@ Result<uint64_t> ClockGetres(Task& t, const SyscallArgs& a) {
   }
   if (a.ptr(1) != 0) TRY(CopyOutStruct(t, a.ptr(1), res));
   return 0;
+}
+
+Result<uint64_t> ClockSettime(Task& t, const SyscallArgs& a) {
+  const clockid_t id = a.i32(0);
+  timespec ts = TRY(CopyInStruct<timespec>(t, a.ptr(1)));
+  if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return Errno(EINVAL);
+  // The sandbox's root has no CAP_SYS_TIME; only CLOCK_REALTIME is settable at all.
+  if (id == CLOCK_REALTIME) return Errno(EPERM);
+  return Errno(EINVAL);
+}
+
+// PARTIAL(signals): sleeps cannot be interrupted yet, so *rem is never written.
+Result<uint64_t> Sleep(Task& t, clockid_t clock, int flags, uint64_t req_addr) {
+  timespec req = TRY(CopyInStruct<timespec>(t, req_addr));
+  if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000) return Errno(EINVAL);
+  while (clock_nanosleep(clock, flags, &req, &req) == EINTR) {
+  }
+  return 0;
+}
+
+Result<uint64_t> Nanosleep(Task& t, const SyscallArgs& a) {
+  return Sleep(t, CLOCK_MONOTONIC, 0, a.ptr(0));
+}
+
+Result<uint64_t> ClockNanosleep(Task& t, const SyscallArgs& a) {
+  const clockid_t id = a.i32(0);
+  const int flags = a.i32(1);
+  switch (id) {
+    case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_BOOTTIME: case CLOCK_TAI:
+      break;
+    case CLOCK_THREAD_CPUTIME_ID:
+      return Errno(EINVAL);
+    default:
+      if (IsHostClock(id)) return Errno(ENOTSUP);
+      // PARTIAL(cpu clocks): sleeping on a CPU clock is not supported yet.
+      TRY(CpuClockIsThread(t, id));
+      return Errno(ENOTSUP);
+  }
+  return Sleep(t, id, flags & TIMER_ABSTIME, a.ptr(2));
 }
 
 constexpr struct timezone kNoTimezone = {0, 0};

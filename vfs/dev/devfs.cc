@@ -46,6 +46,7 @@ class MemDevFile final : public FileDescription {
   }
   Result<uint64_t> Seek(int64_t, int) override { return 0; }
   bool Mappable() const override { return false; }
+  bool DiscardsWrites() const override { return kind_ == MemDev::kNull; }
 
  private:
   MemDev kind_;

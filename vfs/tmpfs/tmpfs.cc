@@ -45,6 +45,26 @@ class TmpfsInode : public Inode {
 
   Result<std::shared_ptr<FileDescription>> Open(const Path& path, int flags) override;
 
+  bool Unlinked() const override {
+    absl::MutexLock lock(&mu_);
+    return st_.st_nlink == 0;
+  }
+
+  Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds) override {
+    if (!IsDir()) return Errno(ENOTDIR);
+    if (Unlinked()) return Errno(ENOENT);
+    auto file = std::make_shared<TmpfsInode>((mode & 07777) | S_IFREG, creds, st_.st_dev);
+    file->Orphan();
+    return std::shared_ptr<Inode>(std::move(file));
+  }
+
+  // The last name went away: nlink drops to 0 and a directory is dead.
+  void Orphan() {
+    absl::MutexLock lock(&mu_);
+    st_.st_nlink = 0;
+    st_.st_ctim = Now();
+  }
+
   Result<std::shared_ptr<Inode>> Lookup(std::string_view name) override {
     if (!IsDir()) return Errno(ENOTDIR);
     absl::MutexLock lock(&mu_);
@@ -56,6 +76,7 @@ class TmpfsInode : public Inode {
   Result<std::vector<DirEntry>> List() override {
     if (!IsDir()) return Errno(ENOTDIR);
     absl::MutexLock lock(&mu_);
+    if (st_.st_nlink == 0) return Errno(ENOENT);  // a removed directory
     std::vector<DirEntry> out;
     for (const auto& [name, inode] : children_) {
       auto st = inode->Stat();
@@ -87,6 +108,7 @@ class TmpfsInode : public Inode {
     auto it = children_.find(name);
     if (it == children_.end()) return Errno(ENOENT);
     if (it->second->IsDir()) return Errno(EISDIR);
+    static_cast<TmpfsInode*>(it->second.get())->Orphan();  // lock order: parent, then child
     children_.erase(it);
     st_.st_mtim = st_.st_ctim = Now();
     return Ok();
@@ -101,6 +123,7 @@ class TmpfsInode : public Inode {
     {
       absl::MutexLock child_lock(&child->mu_);  // lock order: parent, then child
       if (!child->children_.empty()) return Errno(ENOTEMPTY);
+      child->st_.st_nlink = 0;
     }
     children_.erase(it);
     --st_.st_nlink;
@@ -140,6 +163,7 @@ class TmpfsInode : public Inode {
   Result<std::shared_ptr<Inode>> AddChild(std::string_view name, std::shared_ptr<Inode> inode) {
     if (!IsDir()) return Errno(ENOTDIR);
     absl::MutexLock lock(&mu_);
+    if (st_.st_nlink == 0) return Errno(ENOENT);  // creating in a removed directory
     auto [it, inserted] = children_.try_emplace(std::string(name), inode);
     if (!inserted) return Errno(EEXIST);
     st_.st_mtim = st_.st_ctim = Now();
@@ -151,7 +175,7 @@ class TmpfsInode : public Inode {
     if (IsDir()) return 4096;  // PARTIAL(size): Linux tmpfs reports entries*20+40
     return data_.size();
   }
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   struct stat st_ ABSL_GUARDED_BY(mu_) {};
   std::map<std::string, std::shared_ptr<Inode>, std::less<>> children_ ABSL_GUARDED_BY(mu_);
   std::vector<uint8_t> data_ ABSL_GUARDED_BY(mu_);  // file content or link target
