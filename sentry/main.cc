@@ -243,7 +243,7 @@ int Run(int argc, char** argv) {
     }
   };
   mount_on("/dev", vfs::NewDevMount());
-  mount_on("/tmp", vfs::NewTmpfsMount(01777, creds, "tmpfs"));
+  mount_on("/tmp", vfs::NewTmpfsMount(01777, creds, "tmpfs", &k.memory_file()));
   for (size_t i = 0; i < flags.mounts.size(); ++i) {
     auto m = vfs::NewGoferMount(client, static_cast<uint32_t>(i + 1), true, flags.mounts[i].host);
     if (!m) Die(1, fmt::format("--mount {}: {}", flags.mounts[i].host, ErrnoText(m.error().value())));

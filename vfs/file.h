@@ -78,6 +78,9 @@ class FileDescription {
   // Bytes, for the end of SEEK_END and for mappings.
   virtual Result<uint64_t> Size();
   virtual bool IsTerminal() const { return false; }
+  // The pages a MAP_SHARED mapping of this file maps directly, if the file
+  // keeps its data in the memory file (tmpfs); null otherwise.
+  virtual std::shared_ptr<class SharedPages> SharedMemory() { return nullptr; }
   // Whether writes are dropped unread (/dev/null).
   virtual bool DiscardsWrites() const { return false; }
 

@@ -11,24 +11,25 @@
 
 #include "base/result.h"
 #include "base/scoped_fd.h"
+#include "vfs/pages.h"
 
 namespace husk::mm {
 
-class MemoryFile {
+class MemoryFile final : public vfs::PageStore {
  public:
   // A sparse file of `size` bytes; nothing is allocated until touched.
   static Result<std::unique_ptr<MemoryFile>> Create(uint64_t size);
-  ~MemoryFile();
+  ~MemoryFile() override;
 
   int fd() const { return fd_.get(); }
-  uint8_t* At(uint64_t offset) const { return base_ + offset; }
+  uint8_t* At(uint64_t offset) const override { return base_ + offset; }
 
   // A page-aligned range of `len` bytes, reading as zeros.
-  Result<uint64_t> Allocate(uint64_t len);
+  Result<uint64_t> Allocate(uint64_t len) override;
   // Gives the range back and releases its pages to the host.
-  void Free(uint64_t offset, uint64_t len);
+  void Free(uint64_t offset, uint64_t len) override;
   // Makes the range read as zeros again (releases its pages).
-  void Zero(uint64_t offset, uint64_t len);
+  void Zero(uint64_t offset, uint64_t len) override;
 
  private:
   MemoryFile(ScopedFd fd, uint8_t* base, uint64_t size);

@@ -39,7 +39,9 @@ MemoryManager::MemoryManager(MemoryFile& mf, std::unique_ptr<platform::AddressSp
 
 MemoryManager::~MemoryManager() {
   absl::MutexLock lock(&mu_);
-  for (auto& [start, p] : pmas_) mf_.Free(p.offset, p.end - start);
+  for (auto& [start, p] : pmas_) {
+    if (p.owned) mf_.Free(p.offset, p.end - start);
+  }
 }
 
 bool MemoryManager::Overlaps(uint64_t start, uint64_t end) const {
@@ -112,7 +114,7 @@ void MemoryManager::DropPmas(uint64_t start, uint64_t end) {
       run_start = it->first;
     }
     run_end = it->second.end;
-    mf_.Free(it->second.offset, it->second.end - it->first);
+    if (it->second.owned) mf_.Free(it->second.offset, it->second.end - it->first);
     it = pmas_.erase(it);
   }
   flush();
@@ -164,12 +166,16 @@ Result<uint64_t> MemoryManager::MMap(const MapRequest& req) {
   v.file = req.file;
   v.file_offset = req.offset;
   v.name = req.name;
-  // PARTIAL(shared file mappings): pages are a private snapshot; stores
-  // do not reach the file. Such mappings of a read-only file never get
-  // PROT_WRITE.
-  if (v.file && v.shared && !v.file->Writable()) v.max_prot &= ~PROT_WRITE;
+  if (v.shared) {
+    // Shared anonymous memory is a fresh shm object; a shared mapping of a
+    // tmpfs file maps the file's own pages. PARTIAL(shared host files): a
+    // shared mapping of a gofer file is a private snapshot, and stores do
+    // not reach the host file.
+    v.shm = v.file ? v.file->SharedMemory() : std::make_shared<vfs::SharedPages>(mf_);
+    if (v.file && !v.file->Writable()) v.max_prot &= ~PROT_WRITE;
+  }
   vmas_[addr] = v;
-  if (!v.file) {
+  if (!v.file && !v.shm) {
     if (auto r = InsertAnonymousPma(addr, addr + len, v.prot); !r) {
       vmas_.erase(addr);
       return r.error();
@@ -283,8 +289,7 @@ Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint
   if (vit == vmas_.begin()) return Errno(EFAULT);
   --vit;
   if (vit->second.end <= old_addr) return Errno(EFAULT);
-  // PARTIAL(mremap of shared mappings with old_len 0): not duplicated.
-  if (olen == 0) return Errno(EINVAL);
+  if (olen == 0) return Duplicate(vit, old_addr, nlen, flags, new_addr);
   if (olen > vit->second.end - old_addr) return Errno(EFAULT);
 
   if (flags & MREMAP_FIXED) {
@@ -344,6 +349,27 @@ Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint
   return target;
 }
 
+// mremap(old_size = 0): a second mapping of a shared mapping's pages.
+Result<uint64_t> MemoryManager::Duplicate(VmaMap::iterator vit, uint64_t old_addr, uint64_t len,
+                                          int flags, uint64_t new_addr) {
+  if (!vit->second.shm) return Errno(EINVAL);
+  if (!(flags & MREMAP_MAYMOVE)) return Errno(ENOMEM);
+  uint64_t target;
+  if (flags & MREMAP_FIXED) {
+    if (!PageAligned(new_addr) || new_addr > kTaskSize - len) return Errno(EINVAL);
+    if (OverlapsReserved(new_addr, new_addr + len)) return Errno(ENOMEM);
+    TRY(UnmapLocked(new_addr, new_addr + len));
+    target = new_addr;
+  } else {
+    target = TRY(FindFree(len, 0));
+  }
+  Vma copy = vit->second;
+  copy.file_offset += old_addr - vit->first;
+  copy.end = target + len;
+  vmas_[target] = std::move(copy);
+  return target;
+}
+
 void MemoryManager::SetBrkBase(uint64_t base) {
   absl::MutexLock lock(&mu_);
   brk_start_ = brk_ = base;
@@ -391,6 +417,14 @@ Result<void> MemoryManager::Populate(VmaMap::iterator vma, uint64_t addr) {
   if (next != pmas_.begin()) start = std::max(start, std::prev(next)->second.end);
   start = std::min(start, page);
   const Vma& v = vma->second;
+  if (v.shm) {
+    // Never cross a chunk of the shm object: a chunk is contiguous in the
+    // memory file.
+    const uint64_t obj = v.file_offset + (page - vma->first);
+    const uint64_t chunk_start = page - (obj % vfs::SharedPages::kChunk);
+    start = std::max(start, chunk_start);
+    end = std::min(end, chunk_start + vfs::SharedPages::kChunk);
+  }
   if (v.file) {
     const uint64_t file_size = TRY(v.file->Size());
     const uint64_t fpage = v.file_offset + (page - vma->first);
@@ -400,6 +434,13 @@ Result<void> MemoryManager::Populate(VmaMap::iterator vma, uint64_t addr) {
     end = std::min(end, file_pages_end);
   }
   const uint64_t len = end - start;
+  if (v.shm) {
+    const uint64_t obj = v.file_offset + (start - vma->first);
+    const uint64_t off = TRY(v.shm->ChunkAt(obj)) + obj % vfs::SharedPages::kChunk;
+    TRY(as_->Map(start, len, v.prot, off));
+    pmas_[start] = Pma{end, off, false};
+    return Ok();
+  }
   const uint64_t off = TRY(mf_.Allocate(len));
   if (v.file) {
     uint64_t done = 0;

@@ -20,6 +20,7 @@
 #include "sentry/mm/memory_file.h"
 #include "sentry/mm/user_ptr.h"
 #include "vfs/file.h"
+#include "vfs/pages.h"
 
 namespace husk::mm {
 
@@ -34,7 +35,10 @@ struct Vma {
   bool shared = false;
   bool growsdown = false;
   std::shared_ptr<vfs::FileDescription> file;  // null: anonymous
-  uint64_t file_offset = 0;                    // file offset of the VMA's start
+  uint64_t file_offset = 0;                    // file (or shm) offset of the VMA's start
+  // Shared mappings of tmpfs files and shared anonymous memory map these
+  // pages directly; null for private mappings.
+  std::shared_ptr<vfs::SharedPages> shm;
   std::string name;                            // "[heap]", "[stack]", or the file path
 };
 
@@ -42,6 +46,7 @@ struct Vma {
 struct Pma {
   uint64_t end = 0;
   uint64_t offset = 0;  // memory-file offset of the PMA's start
+  bool owned = true;    // private memory, freed with the PMA (not shm pages)
 };
 
 // The arguments of an mmap.
@@ -139,7 +144,8 @@ class MemoryManager : public vfs::UserMemory {
   // Returns bytes walked.
   template <class Fn>
   size_t Walk(uint64_t addr, uint64_t len, Access access, bool force, Fn fn);
-  void MergeAround(uint64_t addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Result<uint64_t> Duplicate(VmaMap::iterator vit, uint64_t old_addr, uint64_t len, int flags,
+                             uint64_t new_addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   MemoryFile& mf_;
   std::unique_ptr<platform::AddressSpace> as_;

@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "vfs/dir_file.h"
+#include "vfs/pages.h"
 
 namespace husk::vfs {
 namespace {
 
 std::atomic<uint64_t> g_next_ino{1};
 std::atomic<uint32_t> g_next_minor{100};
+constexpr uint64_t kMaxFileSize = 1ULL << 40;
 
 timespec Now() {
   timespec ts;
@@ -24,7 +26,9 @@ timespec Now() {
 
 class TmpfsInode : public Inode {
  public:
-  TmpfsInode(mode_t mode, const Credentials& creds, dev_t dev) : Inode(mode) {
+  TmpfsInode(mode_t mode, const Credentials& creds, dev_t dev, PageStore& store)
+      : Inode(mode), store_(store) {
+    if (S_ISREG(mode)) pages_ = std::make_shared<SharedPages>(store);
     st_.st_dev = dev;
     st_.st_ino = g_next_ino++;
     st_.st_mode = mode;
@@ -53,7 +57,7 @@ class TmpfsInode : public Inode {
   Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds) override {
     if (!IsDir()) return Errno(ENOTDIR);
     if (Unlinked()) return Errno(ENOENT);
-    auto file = std::make_shared<TmpfsInode>((mode & 07777) | S_IFREG, creds, st_.st_dev);
+    auto file = std::make_shared<TmpfsInode>((mode & 07777) | S_IFREG, creds, st_.st_dev, store_);
     file->Orphan();
     return std::shared_ptr<Inode>(std::move(file));
   }
@@ -87,18 +91,18 @@ class TmpfsInode : public Inode {
 
   Result<std::shared_ptr<Inode>> Create(std::string_view name, mode_t mode,
                                         const Credentials& creds) override {
-    return AddChild(name, std::make_shared<TmpfsInode>((mode & 07777) | S_IFREG, creds, st_.st_dev));
+    return AddChild(name, std::make_shared<TmpfsInode>((mode & 07777) | S_IFREG, creds, st_.st_dev, store_));
   }
   Result<std::shared_ptr<Inode>> MakeDir(std::string_view name, mode_t mode,
                                          const Credentials& creds) override {
-    auto inode = TRY(AddChild(name, std::make_shared<TmpfsInode>((mode & 07777) | S_IFDIR, creds, st_.st_dev)));
+    auto inode = TRY(AddChild(name, std::make_shared<TmpfsInode>((mode & 07777) | S_IFDIR, creds, st_.st_dev, store_)));
     absl::MutexLock lock(&mu_);
     ++st_.st_nlink;
     return inode;
   }
   Result<std::shared_ptr<Inode>> MakeSymlink(std::string_view name, std::string_view target,
                                              const Credentials& creds) override {
-    auto link = std::make_shared<TmpfsInode>(S_IFLNK | 0777, creds, st_.st_dev);
+    auto link = std::make_shared<TmpfsInode>(S_IFLNK | 0777, creds, st_.st_dev, store_);
     link->data_.assign(target.begin(), target.end());
     return AddChild(name, std::move(link));
   }
@@ -139,25 +143,27 @@ class TmpfsInode : public Inode {
     if (IsDir()) return Errno(EISDIR);
     if (!IsRegular()) return Errno(EINVAL);
     absl::MutexLock lock(&mu_);
-    data_.resize(size);
+    if (size < size_) pages_->Truncate(size);
+    size_ = size;
     st_.st_mtim = st_.st_ctim = Now();
     return Ok();
   }
 
   Result<size_t> ReadAt(const IoVecs& dst, uint64_t offset) {
     absl::MutexLock lock(&mu_);
-    if (offset >= data_.size()) return 0;
-    return CopyToIoVecs(dst, std::span<const uint8_t>(data_).subspan(offset));
+    if (offset >= size_) return 0;
+    return pages_->Read(offset, dst, size_ - offset);
   }
   Result<size_t> WriteAt(const IoVecs& src, uint64_t offset) {
     size_t len = TotalLength(src);
     absl::MutexLock lock(&mu_);
-    if (offset + len < offset || offset + len > (1ULL << 40)) return Errno(EFBIG);
-    if (data_.size() < offset + len) data_.resize(offset + len);
-    size_t n = CopyFromIoVecs(std::span<uint8_t>(data_).subspan(offset, len), src);
+    if (offset + len < offset || offset + len > kMaxFileSize) return Errno(EFBIG);
+    size_t n = TRY(pages_->Write(offset, src));
+    size_ = std::max<uint64_t>(size_, offset + n);
     st_.st_mtim = st_.st_ctim = Now();
     return n;
   }
+  const std::shared_ptr<SharedPages>& pages() const { return pages_; }
 
  public:
   Result<std::shared_ptr<Inode>> AddChild(std::string_view name, std::shared_ptr<Inode> inode) {
@@ -173,12 +179,16 @@ class TmpfsInode : public Inode {
  private:
   uint64_t SizeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (IsDir()) return 4096;  // PARTIAL(size): Linux tmpfs reports entries*20+40
-    return data_.size();
+    if (IsSymlink()) return data_.size();
+    return size_;
   }
   mutable absl::Mutex mu_;
   struct stat st_ ABSL_GUARDED_BY(mu_) {};
   std::map<std::string, std::shared_ptr<Inode>, std::less<>> children_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint8_t> data_ ABSL_GUARDED_BY(mu_);  // file content or link target
+  PageStore& store_;
+  std::shared_ptr<SharedPages> pages_;               // a regular file's content
+  uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;           // a regular file's size
+  std::vector<uint8_t> data_ ABSL_GUARDED_BY(mu_);  // a symlink's target
 };
 
 class TmpfsFile final : public FileDescription {
@@ -192,6 +202,7 @@ class TmpfsFile final : public FileDescription {
     return inode_->WriteAt(src, offset);
   }
   bool Seekable() const override { return true; }
+  std::shared_ptr<SharedPages> SharedMemory() override { return inode_->pages(); }
 
  private:
   TmpfsInode* inode_;  // kept alive by path_.dentry
@@ -218,13 +229,16 @@ Result<void> TmpfsAddNode(Inode& dir, std::string_view name, std::shared_ptr<Ino
   return Ok();
 }
 
-std::shared_ptr<Inode> NewTmpfsDir(mode_t mode, const Credentials& creds, dev_t dev) {
-  return std::make_shared<TmpfsInode>((mode & 07777) | S_IFDIR, creds, dev);
+std::shared_ptr<Inode> NewTmpfsDir(mode_t mode, const Credentials& creds, dev_t dev,
+                                   PageStore& store) {
+  return std::make_shared<TmpfsInode>((mode & 07777) | S_IFDIR, creds, dev, store);
 }
 
-std::shared_ptr<Mount> NewTmpfsMount(mode_t mode, const Credentials& creds, std::string source) {
+std::shared_ptr<Mount> NewTmpfsMount(mode_t mode, const Credentials& creds, std::string source,
+                                     PageStore* store) {
   dev_t dev = makedev(0, g_next_minor++);
-  auto root = std::make_shared<Dentry>(nullptr, "", NewTmpfsDir(mode, creds, dev));
+  auto root = std::make_shared<Dentry>(
+      nullptr, "", NewTmpfsDir(mode, creds, dev, store ? *store : HeapPageStore()));
   return std::make_shared<Mount>(std::move(root), "tmpfs", std::move(source), false);
 }
 

@@ -9,11 +9,17 @@
 
 namespace husk::vfs {
 
-// A new, empty tmpfs whose root has `mode` and is owned by `creds`.
-std::shared_ptr<Mount> NewTmpfsMount(mode_t mode, const Credentials& creds, std::string source);
+class PageStore;
+
+// A new, empty tmpfs whose root has `mode` and is owned by `creds`. File
+// data lives in `store` (the memory file, so MAP_SHARED maps it); without
+// one, in the sentry's heap.
+std::shared_ptr<Mount> NewTmpfsMount(mode_t mode, const Credentials& creds, std::string source,
+                                     PageStore* store = nullptr);
 
 // Builds synthetic trees (devfs) on a tmpfs-like directory.
-std::shared_ptr<Inode> NewTmpfsDir(mode_t mode, const Credentials& creds, dev_t dev);
+std::shared_ptr<Inode> NewTmpfsDir(mode_t mode, const Credentials& creds, dev_t dev,
+                                   PageStore& store);
 // Adds a node of another kind (a device) to a tmpfs directory.
 Result<void> TmpfsAddNode(Inode& dir, std::string_view name, std::shared_ptr<Inode> node);
 
