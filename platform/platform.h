@@ -60,8 +60,11 @@ class AddressSpace {
  public:
   virtual ~AddressSpace() = default;
   // Maps [addr, addr+len) to the memory file at `offset` with `prot`
-  // (MAP_SHARED|MAP_FIXED), replacing what was there.
-  virtual Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset) = 0;
+  // (MAP_SHARED|MAP_FIXED), replacing what was there. `populate`: the pages
+  // already hold data, so fill the page tables now instead of one fault per
+  // page later.
+  virtual Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset,
+                           bool populate = false) = 0;
   virtual Result<void> Unmap(uint64_t addr, uint64_t len) = 0;
   virtual Result<void> Protect(uint64_t addr, uint64_t len, int prot) = 0;
   // The context of the address space's first thread.

@@ -209,6 +209,7 @@ int Run(int argc, char** argv) {
     SetLogSink(2, LogLevel::kDebug);
   }
 
+  HUSK_DEBUG("sentry run: start");
   // The sandbox's stdio: dups of ours, taken before anything else opens fds.
   auto fds = std::make_shared<vfs::FdTable>();
   for (int fd = 0; fd < 3; ++fd) {
@@ -220,12 +221,14 @@ int Run(int argc, char** argv) {
   auto spawned = gofer::SpawnGofer(SelfDir() + "/gofer", exports);
   if (!spawned) Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(spawned.error().value())));
   auto client = std::make_shared<gofer::Client>(std::move(spawned->sock));
+  HUSK_DEBUG("gofer started");
 
   auto memory = mm::MemoryFile::Create(1ULL << 40);
   if (!memory) Die(1, fmt::format("cannot create the memory file: {}", ErrnoText(memory.error().value())));
   auto platform = platform::NewPtracePlatform((*memory)->fd());
   if (!platform) Die(1, fmt::format("cannot start the ptrace platform: {}", ErrnoText(platform.error().value())));
 
+  HUSK_DEBUG("platform ready");
   kernel::KernelOptions opts;
   opts.strace = flags.strace;
   kernel::Kernel k(opts, std::move(*platform), std::move(*memory));
@@ -250,6 +253,7 @@ int Run(int argc, char** argv) {
     mount_on(flags.mounts[i].sandbox, std::move(*m));
   }
 
+  HUSK_DEBUG("mounts ready");
   auto task = k.NewInitTask(fds, creds);
   task->fs().cwd = SandboxCwd(k, *task);
   std::vector<std::string> env;
@@ -274,10 +278,13 @@ int Run(int argc, char** argv) {
                                      : strace::FormatExited(status.code);
     (void)!write(2, line.data(), line.size());
   }
+  HUSK_DEBUG("program exited");
   task.reset();
+  HUSK_DEBUG("stub gone");
   client.reset();
   kill(spawned->pid, SIGKILL);
   waitpid(spawned->pid, nullptr, 0);
+  HUSK_DEBUG("gofer gone");
   return status.ShellStatus();
 }
 

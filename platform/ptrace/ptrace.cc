@@ -142,8 +142,9 @@ class PtraceAddressSpace final : public AddressSpace {
   PtraceAddressSpace(pid_t pid, const user_regs_struct& stub_regs, const user_fpregs_struct& fp);
   ~PtraceAddressSpace() override;
 
-  Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset) override {
-    TRY(Inject(SYS_mmap, addr, len, prot, MAP_SHARED | MAP_FIXED, kStubMemoryFd, offset));
+  Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset, bool populate) override {
+    const int flags = MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0);
+    TRY(Inject(SYS_mmap, addr, len, prot, flags, kStubMemoryFd, offset));
     return Ok();
   }
   Result<void> Unmap(uint64_t addr, uint64_t len) override {
