@@ -15,6 +15,7 @@
 #include "gofer/protocol/client.h"
 #include "gofer/protocol/spawn.h"
 #include "platform/platform.h"
+#include "sentry/host/seccomp.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/syscalls/strace_format.h"
 #include "sentry/syscalls/syscalls.h"
@@ -271,6 +272,9 @@ int Run(int argc, char** argv) {
     (void)!write(2, line.data(), line.size());
   }
   if (!exec) ExecFailed(prog, exec.error());
+  if (auto r = host::InstallSentryFilter(); !r) {
+    Die(1, fmt::format("cannot install the sentry's seccomp filter: {}", ErrnoText(r.error().value())));
+  }
 
   kernel::ExitStatus status = task->Run();
   if (flags.strace) {
@@ -279,7 +283,10 @@ int Run(int argc, char** argv) {
     (void)!write(2, line.data(), line.size());
   }
   HUSK_DEBUG("program exited");
+  // Files may hold memory-file pages (tmpfs): they go before the kernel
+  // and its memory file.
   task.reset();
+  fds.reset();
   HUSK_DEBUG("stub gone");
   client.reset();
   kill(spawned->pid, SIGKILL);
