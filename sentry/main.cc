@@ -219,20 +219,28 @@ int Run(int argc, char** argv) {
 
   std::vector<gofer::Export> exports{{"/", false}};
   for (const auto& m : flags.mounts) exports.push_back({m.host, false});
-  auto spawned = gofer::SpawnGofer(SelfDir() + "/gofer", exports);
+  auto spawned = gofer::StartGofer(SelfDir() + "/gofer", exports);
   if (!spawned) Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(spawned.error().value())));
-  auto client = std::make_shared<gofer::Client>(std::move(spawned->sock));
-  HUSK_DEBUG("gofer started");
 
+  // While the gofer starts: the memory file, the platform and the first
+  // stub.
   auto memory = mm::MemoryFile::Create(1ULL << 40);
   if (!memory) Die(1, fmt::format("cannot create the memory file: {}", ErrnoText(memory.error().value())));
   auto platform = platform::NewPtracePlatform((*memory)->fd());
   if (!platform) Die(1, fmt::format("cannot start the ptrace platform: {}", ErrnoText(platform.error().value())));
-
-  HUSK_DEBUG("platform ready");
   kernel::KernelOptions opts;
   opts.strace = flags.strace;
   kernel::Kernel k(opts, std::move(*platform), std::move(*memory));
+  if (auto r = k.PrepareAddressSpace(); !r) {
+    Die(1, fmt::format("cannot create a stub process: {}", ErrnoText(r.error().value())));
+  }
+  HUSK_DEBUG("platform ready");
+
+  if (auto r = gofer::AwaitGofer(*spawned); !r) {
+    Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(r.error().value())));
+  }
+  auto client = std::make_shared<gofer::Client>(std::move(spawned->sock));
+  HUSK_DEBUG("gofer started");
 
   auto root = vfs::NewGoferMount(client, 0, true, "/");
   if (!root) Die(1, fmt::format("cannot serve the root: {}", ErrnoText(root.error().value())));

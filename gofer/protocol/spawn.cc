@@ -68,6 +68,19 @@ Result<void> AwaitExec(int status_fd, pid_t pid) {
 }  // namespace
 
 Result<Spawned> SpawnGofer(const std::string& gofer_binary, const std::vector<Export>& exports) {
+  Spawned s = TRY(StartGofer(gofer_binary, exports));
+  TRY(AwaitGofer(s));
+  return s;
+}
+
+Result<void> AwaitGofer(Spawned& s) {
+  if (!s.exec_status.valid()) return Ok();
+  auto r = AwaitExec(s.exec_status.get(), s.pid);
+  s.exec_status.Reset();
+  return r;
+}
+
+Result<Spawned> StartGofer(const std::string& gofer_binary, const std::vector<Export>& exports) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return Errno(errno);
   ScopedFd sentry_end(pair[0]), gofer_end(pair[1]);
@@ -88,8 +101,7 @@ Result<Spawned> SpawnGofer(const std::string& gofer_binary, const std::vector<Ex
 
   gofer_end.Reset();
   status_write.Reset();
-  TRY(AwaitExec(status_read.get(), pid));
-  return Spawned{pid, std::move(sentry_end)};
+  return Spawned{pid, std::move(sentry_end), std::move(status_read)};
 }
 
 }  // namespace husk::gofer

@@ -18,8 +18,9 @@ struct Export {
 };
 
 struct Spawned {
-  pid_t pid;      // the gofer; the caller reaps it
-  ScopedFd sock;  // the sentry's end of the socketpair, for a Client
+  pid_t pid;             // the gofer; the caller reaps it
+  ScopedFd sock;         // the sentry's end of the socketpair, for a Client
+  ScopedFd exec_status;  // until AwaitGofer: reports the child's exec errno
 };
 
 // The fd number at which the gofer finds its end of the socketpair.
@@ -33,5 +34,10 @@ inline constexpr int kGoferSocketFd = 3;
 // PR_SET_PDEATHSIG fires when the *thread* that forked exits, so call this
 // from a thread that lives as long as the sentry (the main thread).
 Result<Spawned> SpawnGofer(const std::string& gofer_binary, const std::vector<Export>& exports);
+
+// SpawnGofer in two halves, so the caller can work while the gofer execs:
+// StartGofer forks, AwaitGofer waits for the exec's outcome.
+Result<Spawned> StartGofer(const std::string& gofer_binary, const std::vector<Export>& exports);
+Result<void> AwaitGofer(Spawned& spawned);
 
 }  // namespace husk::gofer

@@ -165,7 +165,8 @@ Result<void> Kernel::Exec(Task& t, const std::string& path, std::vector<std::str
       std::clamp<uint64_t>(stack_limit.rlim_cur, 128 << 10, 1ULL << 30);
   const uint64_t gap = std::max<uint64_t>(stack_size + (1 << 20), kMinGap);  // + stack_guard_gap
   const uint64_t mmap_base = PageDown(stack_top - gap - RandomPages(kMmapRandomBits));
-  auto as = TRY(platform_->NewAddressSpace());
+  std::unique_ptr<platform::AddressSpace> as =
+      prepared_ ? std::move(prepared_) : TRY(platform_->NewAddressSpace());
   auto mm = std::make_unique<mm::MemoryManager>(*memory_, std::move(as), platform_->Reserved(), mmap_base);
 
   const uint64_t exe_hint = img.dynamic ? kEtDynBase + RandomPages(kMmapRandomBits) : 0;

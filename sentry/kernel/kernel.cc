@@ -11,6 +11,11 @@ Kernel::Kernel(KernelOptions opts, std::unique_ptr<platform::Platform> platform,
   clock_gettime(CLOCK_REALTIME, &boot_time_);
 }
 
+Result<void> Kernel::PrepareAddressSpace() {
+  prepared_ = TRY(platform_->NewAddressSpace());
+  return Ok();
+}
+
 std::unique_ptr<Task> Kernel::NewInitTask(std::shared_ptr<vfs::FdTable> fds,
                                           vfs::Credentials creds) {
   auto tg = std::make_shared<ThreadGroup>(1);

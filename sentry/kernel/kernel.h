@@ -37,6 +37,10 @@ class Kernel {
   // Creates the first task (PID 1) with `fds` as its file table.
   std::unique_ptr<Task> NewInitTask(std::shared_ptr<vfs::FdTable> fds, vfs::Credentials creds);
 
+  // Creates the address space the next Exec will use, ahead of time (it
+  // takes a few ms: new namespaces for the stub).
+  Result<void> PrepareAddressSpace();
+
   // execve(2) of `path` (resolved from t's cwd) in task `t`: a new address
   // space with the program, its interpreter and its stack. On failure
   // t's old image is untouched.
@@ -48,6 +52,7 @@ class Kernel {
   std::unique_ptr<platform::Platform> platform_;
   std::unique_ptr<mm::MemoryFile> memory_;
   vfs::Vfs vfs_;
+  std::unique_ptr<platform::AddressSpace> prepared_;
   timespec boot_time_{};
   std::string hostname_;
 };
