@@ -2,6 +2,7 @@
 //   sentry run [flags] -- PROG [ARGS...]   runs PROG in a new sandbox
 //   sentry syscalls                        prints the syscall table
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,7 +73,7 @@ struct RunFlags {
 };
 
 [[noreturn]] void UsageError(std::string_view msg) {
-  Die(2, fmt::format("{}\nTry 'sentry run --help'.", msg));
+  Die(2, fmt::format("{} (see 'sentry run --help')", msg));
 }
 
 MountFlag ParseMount(std::string_view v) {
@@ -94,6 +95,9 @@ MountFlag ParseMount(std::string_view v) {
     UsageError(fmt::format("--mount: unknown option '{}' (want ro)", parts[2]));
   }
   if (parts[0][0] != '/' || parts[1][0] != '/') UsageError("--mount: paths must be absolute");
+  struct stat st;
+  if (stat(parts[0].c_str(), &st) != 0) Die(1, fmt::format("--mount: {}: {}", parts[0], strerror(errno)));
+  if (!S_ISDIR(st.st_mode)) Die(1, fmt::format("--mount: {}: Not a directory", parts[0]));
   return MountFlag{parts[0], parts[1]};
 }
 
@@ -329,5 +333,5 @@ int main(int argc, char** argv) {
     fputs(husk::kUsage, stdout);
     return 0;
   }
-  husk::Die(2, fmt::format("unknown command '{}'\nTry 'sentry --help'.", cmd));
+  husk::Die(2, fmt::format("unknown command '{}' (see 'sentry --help')", cmd));
 }
