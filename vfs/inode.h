@@ -70,16 +70,20 @@ class Inode : public std::enable_shared_from_this<Inode> {
 };
 
 // A name in the tree: parent, name and inode. Children are cached, so each
-// host file is looked up through the gofer once.
+// host file is looked up through the gofer once. The tree is owned from the
+// top (a mount holds its root, a dentry its cached children); the parent
+// link is weak so that a dropped tree is freed.
 class Dentry : public std::enable_shared_from_this<Dentry> {
  public:
   Dentry(std::shared_ptr<Dentry> parent, std::string name, std::shared_ptr<Inode> inode)
-      : parent_(std::move(parent)), name_(std::move(name)), inode_(std::move(inode)) {}
+      : parent_(parent), root_(parent == nullptr), name_(std::move(name)),
+        inode_(std::move(inode)) {}
 
-  const std::shared_ptr<Dentry>& parent() const { return parent_; }
+  // Null for a root, or once the parent's tree was dropped.
+  std::shared_ptr<Dentry> parent() const { return parent_.lock(); }
   const std::string& name() const { return name_; }
   const std::shared_ptr<Inode>& inode() const { return inode_; }
-  bool IsRoot() const { return parent_ == nullptr; }
+  bool IsRoot() const { return root_; }
 
   // The child `name`, from the cache or the inode.
   Result<std::shared_ptr<Dentry>> Child(std::string_view name);
@@ -91,7 +95,8 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   void set_mounted(bool m) { mounted_.store(m); }
 
  private:
-  std::shared_ptr<Dentry> parent_;
+  std::weak_ptr<Dentry> parent_;
+  const bool root_;
   std::string name_;
   std::shared_ptr<Inode> inode_;
   absl::Mutex mu_;

@@ -66,7 +66,10 @@ Path Vfs::Parent(const LookupContext& ctx, const Path& p) const {
   Path cur = p;
   // ".." at the root of the lookup stays there (chroot semantics).
   while (!SamePath(cur, ctx.root)) {
-    if (cur.dentry != cur.mount->root()) return CrossMounts(Path{cur.mount, cur.dentry->parent()});
+    if (cur.dentry != cur.mount->root()) {
+      auto parent = cur.dentry->parent();
+      return parent ? CrossMounts(Path{cur.mount, std::move(parent)}) : cur;
+    }
     if (!cur.mount->mountpoint().valid()) return cur;
     cur = cur.mount->mountpoint();
   }
@@ -146,7 +149,10 @@ Result<std::shared_ptr<FileDescription>> Vfs::Open(const LookupContext& ctx, con
   if (!(flags & O_CREAT)) {
     int symlinks = 0;
     Path p = TRY(Walk(ctx, start, path, (flags & O_NOFOLLOW) == 0, symlinks));
-    if (p.dentry->inode()->IsSymlink() && !(flags & O_PATH)) return Errno(ELOOP);
+    if (p.dentry->inode()->IsSymlink()) {
+      if (flags & O_DIRECTORY) return Errno(ENOTDIR);
+      if (!(flags & O_PATH)) return Errno(ELOOP);
+    }
     return OpenPath(ctx, p, flags);
   }
   ParentAndName pn = TRY(ResolveParent(ctx, start, path));
@@ -217,7 +223,7 @@ Result<std::shared_ptr<FileDescription>> Vfs::OpenPath(const LookupContext& ctx,
     if ((write || (flags & O_TRUNC)) && !device && (p.mount->read_only() || inode->ReadOnly())) {
       return Errno(EROFS);
     }
-    if ((flags & O_TRUNC) && write && inode->IsRegular()) TRY(inode->Truncate(0));
+    if ((flags & O_TRUNC) && inode->IsRegular()) TRY(inode->Truncate(0));
   }
   return inode->Open(p, flags);
 }
@@ -232,7 +238,9 @@ std::string Vfs::PathOf(const Path& root, const Path& p) const {
       continue;
     }
     names.push_back(cur.dentry->name());
-    cur = Path{cur.mount, cur.dentry->parent()};
+    auto parent = cur.dentry->parent();
+    if (!parent) break;
+    cur = Path{cur.mount, std::move(parent)};
   }
   if (names.empty()) return "/";
   std::string out;

@@ -80,17 +80,27 @@ Result<uint64_t> MemoryManager::FindFree(uint64_t len, uint64_t hint) const {
   return Errno(ENOMEM);
 }
 
+MemoryManager::VmaMap::iterator MemoryManager::FirstVmaEndingAfter(uint64_t addr) {
+  auto it = vmas_.upper_bound(addr);
+  if (it != vmas_.begin() && std::prev(it)->second.end > addr) --it;
+  return it;
+}
+
 void MemoryManager::SplitAt(uint64_t addr) {
   auto v = vmas_.upper_bound(addr);
   if (v != vmas_.begin()) {
     auto prev = std::prev(v);
     if (prev->first < addr && prev->second.end > addr) {
       Vma right = prev->second;
-      if (right.file) right.file_offset += addr - prev->first;
+      right.file_offset += addr - prev->first;
       prev->second.end = addr;
       vmas_.emplace(addr, std::move(right));
     }
   }
+  SplitPmaAt(addr);
+}
+
+void MemoryManager::SplitPmaAt(uint64_t addr) {
   auto p = pmas_.upper_bound(addr);
   if (p != pmas_.begin()) {
     auto prev = std::prev(p);
@@ -100,6 +110,28 @@ void MemoryManager::SplitAt(uint64_t addr) {
       prev->second.end = addr;
       pmas_.emplace(addr, right);
     }
+  }
+}
+
+bool MemoryManager::Mergeable(const Vma& a, uint64_t a_start, const Vma& b) {
+  const uint64_t len = a.end - a_start;
+  return a.prot == b.prot && a.max_prot == b.max_prot && a.shared == b.shared &&
+         a.growsdown == b.growsdown && a.file == b.file && a.shm == b.shm && a.name == b.name &&
+         (!a.file && !a.shm ? true : a.file_offset + len == b.file_offset);
+}
+
+void MemoryManager::MergeVmas(uint64_t start, uint64_t end) {
+  auto it = FirstVmaEndingAfter(start == 0 ? 0 : start - 1);
+  if (it != vmas_.begin()) --it;
+  while (it != vmas_.end() && it->first <= end) {
+    auto next = std::next(it);
+    if (next != vmas_.end() && it->second.end == next->first &&
+        Mergeable(it->second, it->first, next->second)) {
+      it->second.end = next->second.end;
+      vmas_.erase(next);
+      continue;
+    }
+    it = next;
   }
 }
 
@@ -181,6 +213,7 @@ Result<uint64_t> MemoryManager::MMap(const MapRequest& req) {
       return r.error();
     }
   }
+  MergeVmas(addr, addr + len);
   return addr;
 }
 
@@ -224,6 +257,7 @@ Result<void> MemoryManager::MProtect(uint64_t addr, uint64_t len, int prot) {
   for (auto p = pmas_.lower_bound(addr); p != pmas_.end() && p->first < end; ++p) {
     TRY(as_->Protect(p->first, p->second.end - p->first, prot));
   }
+  MergeVmas(addr, end);
   return Ok();
 }
 
@@ -246,24 +280,31 @@ Result<void> MemoryManager::MAdvise(uint64_t addr, uint64_t len, int advice) {
   absl::MutexLock lock(&mu_);
   bool hole = false;
   uint64_t cur = addr;
-  for (auto it = vmas_.upper_bound(addr) == vmas_.begin() ? vmas_.begin()
-                                                          : std::prev(vmas_.upper_bound(addr));
-       it != vmas_.end() && it->first < end; ++it) {
+  for (auto it = FirstVmaEndingAfter(addr); it != vmas_.end() && it->first < end; ++it) {
     if (it->second.end <= cur) continue;
     if (it->first > cur) hole = true;
     cur = it->second.end;
   }
   if (cur < end) hole = true;
-  if (advice == MADV_DONTNEED || advice == MADV_FREE) {
-    SplitAt(addr);
-    SplitAt(end);
-    for (auto v = vmas_.lower_bound(addr); v != vmas_.end() && v->first < end; ++v) {
+  if (advice == MADV_FREE) {
+    // Only private anonymous memory may be freed lazily. PARTIAL(reclaim):
+    // the pages are kept, which MADV_FREE allows.
+    for (auto v = FirstVmaEndingAfter(addr); v != vmas_.end() && v->first < end; ++v) {
+      if (v->second.file || v->second.shared) return Errno(EINVAL);
+    }
+  }
+  if (advice == MADV_DONTNEED) {
+    // madvise changes no VMA: only the pages behind the range go.
+    for (auto v = FirstVmaEndingAfter(addr); v != vmas_.end() && v->first < end; ++v) {
       if (v->second.shared) continue;
+      const uint64_t from = std::max(addr, v->first), to = std::min(end, v->second.end);
+      SplitPmaAt(from);
+      SplitPmaAt(to);
       if (v->second.file) {
         // Private file pages go back to the file's content on next touch.
-        DropPmas(v->first, v->second.end);
+        DropPmas(from, to);
       } else {
-        for (auto p = pmas_.lower_bound(v->first); p != pmas_.end() && p->first < v->second.end; ++p) {
+        for (auto p = pmas_.lower_bound(from); p != pmas_.end() && p->first < to; ++p) {
           mf_.Zero(p->second.offset, p->second.end - p->first);
         }
       }
@@ -308,7 +349,9 @@ Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint
     if (vit->second.end == old_end && grow_end <= kTaskSize &&
         !Overlaps(old_end, grow_end) && !OverlapsReserved(old_end, grow_end)) {
       vit->second.end = grow_end;
-      if (!vit->second.file) TRY(InsertAnonymousPma(old_end, grow_end, vit->second.prot));
+      if (!vit->second.file && !vit->second.shm) {
+        TRY(InsertAnonymousPma(old_end, grow_end, vit->second.prot));
+      }
       return old_addr;
     }
     if (!(flags & MREMAP_MAYMOVE)) return Errno(ENOMEM);
@@ -331,7 +374,7 @@ Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint
   vmas_.erase(old_addr);
   for (auto p = pmas_.lower_bound(old_addr); p != pmas_.end() && p->first < old_addr + olen;) {
     uint64_t dst = target + (p->first - old_addr);
-    Pma np{dst + (p->second.end - p->first), p->second.offset};
+    Pma np{dst + (p->second.end - p->first), p->second.offset, p->second.owned};
     TRY(as_->Map(dst, np.end - dst, moved.prot, np.offset));
     TRY(as_->Unmap(p->first, p->second.end - p->first));
     p = pmas_.erase(p);
@@ -339,12 +382,14 @@ Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint
   }
   moved.end = target + nlen;
   vmas_[target] = moved;
-  if (!moved.file && nlen > olen) TRY(InsertAnonymousPma(target + olen, target + nlen, moved.prot));
+  if (!moved.file && !moved.shm && nlen > olen) {
+    TRY(InsertAnonymousPma(target + olen, target + nlen, moved.prot));
+  }
   if (flags & MREMAP_DONTUNMAP) {
     Vma fresh = moved;
     fresh.end = old_addr + olen;
     vmas_[old_addr] = fresh;
-    if (!fresh.file) TRY(InsertAnonymousPma(old_addr, fresh.end, fresh.prot));
+    if (!fresh.file && !fresh.shm) TRY(InsertAnonymousPma(old_addr, fresh.end, fresh.prot));
   }
   return target;
 }
@@ -601,12 +646,14 @@ std::string MemoryManager::Maps() {
       }
     }
     std::string line = fmt::format(
-        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {}", start, v.end,
+        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ", start, v.end,
         (v.prot & PROT_READ) ? 'r' : '-', (v.prot & PROT_WRITE) ? 'w' : '-',
         (v.prot & PROT_EXEC) ? 'x' : '-', v.shared ? 's' : 'p', v.file ? v.file_offset : 0,
         major(dev), minor(dev), ino);
     if (!v.name.empty()) {
-      line.resize(std::max<size_t>(line.size() + 1, 73), ' ');
+      // Linux pads the name to column 73 (seq_pad).
+      line.resize(std::max<size_t>(line.size(), 72), ' ');
+      line += ' ';
       line += v.name;
     }
     out += line + "\n";

@@ -129,6 +129,13 @@ class MemoryManager : public vfs::UserMemory {
   Result<uint64_t> FindFree(uint64_t len, uint64_t hint) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Splits the VMA and PMA containing `addr` so that one starts there.
   void SplitAt(uint64_t addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SplitPmaAt(uint64_t addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The VMA containing `addr`, or else the first one above it.
+  VmaMap::iterator FirstVmaEndingAfter(uint64_t addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Joins neighbouring VMAs around [start, end) that differ in nothing but
+  // their range, as Linux's vma_merge does.
+  void MergeVmas(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static bool Mergeable(const Vma& a, uint64_t a_start, const Vma& b);
   Result<void> UnmapLocked(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes the PMAs in [start, end) (after SplitAt on both ends); frees
   // their memory unless `keep`.

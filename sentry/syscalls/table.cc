@@ -213,7 +213,7 @@ constexpr SyscallInfo kTable[] = {
     {199, "fremovexattr", nullptr, Support::kUnimplemented, "", ""},
     {200, "tkill", Tkill, Support::kPartial, "to self only; default and ignore dispositions", "d,sig"},
     {201, "time", Time, Support::kFull, "", "ptr"},
-    {202, "futex", Futex, Support::kPartial, "one thread: WAKE finds no waiters; WAIT sleeps to its timeout; other ops ENOSYS", "ptr,futexop,u,ptr,ptr,u"},
+    {202, "futex", Futex, Support::kPartial, "one thread: WAKE finds no waiters; WAIT sleeps to its timeout; other ops ENOSYS", "ptr,x,u,ptr,ptr,u"},
     {203, "sched_setaffinity", nullptr, Support::kUnimplemented, "", ""},
     {204, "sched_getaffinity", SchedGetaffinity, Support::kFull, "", "d,u,ptr"},
     {205, "set_thread_area", nullptr, Support::kUnimplemented, "", ""},

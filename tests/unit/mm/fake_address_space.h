@@ -28,8 +28,9 @@ class FakeAddressSpace : public platform::AddressSpace {
     Kind kind;
     uint64_t addr;
     uint64_t len;
-    int prot;         // kMap, kProtect
-    uint64_t offset;  // kMap
+    int prot;               // kMap, kProtect
+    uint64_t offset;        // kMap
+    bool populate = false;  // kMap: the pages already hold data
 
     bool operator==(const Call&) const = default;
   };
@@ -39,8 +40,9 @@ class FakeAddressSpace : public platform::AddressSpace {
     uint64_t offset = 0;  // memory-file offset
   };
 
-  Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset) override {
-    calls_.push_back({Call::Kind::kMap, addr, len, prot, offset});
+  Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset,
+                   bool populate) override {
+    calls_.push_back({Call::Kind::kMap, addr, len, prot, offset, populate});
     for (uint64_t i = 0; i < len; i += kPageSize) pages_[addr + i] = Page{prot, offset + i};
     return Ok();
   }

@@ -160,4 +160,22 @@ class MemoryManagerTest : public ::testing::Test {
   FakeAddressSpace* as_ = nullptr;  // owned by mm_
 };
 
+// One fixture name per family of behaviour, so results read like the man
+// pages: Mremap.ShrinksInPlace, Copy.ProtNoneIsEfault.
+class Mmap : public MemoryManagerTest {};
+class MapFixed : public MemoryManagerTest {};
+class MapFixedNoreplace : public MemoryManagerTest {};
+class Munmap : public MemoryManagerTest {};
+class Mprotect : public MemoryManagerTest {};
+class Mremap : public MemoryManagerTest {};
+class SharedAnonymous : public MemoryManagerTest {};
+class Brk : public MemoryManagerTest {};
+class Madvise : public MemoryManagerTest {};
+class Fault : public MemoryManagerTest {};
+class FileMapping : public MemoryManagerTest {};
+class Copy : public MemoryManagerTest {};
+class CopyInString : public MemoryManagerTest {};
+class UserBuffer : public MemoryManagerTest {};
+class Maps : public MemoryManagerTest {};
+
 }  // namespace husk::mm::testing
