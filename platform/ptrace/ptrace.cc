@@ -19,6 +19,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/log.h"
@@ -127,10 +128,17 @@ std::vector<sock_filter> StubFilter(uint64_t page_start, uint64_t page_end) {
   if (RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, reinterpret_cast<long>(filter)) != 0) {
     RawSyscall(SYS_exit_group, 120);
   }
-  register uint64_t rdi asm("rdi") = reinterpret_cast<uint64_t>(husk_stub_start);
-  register uint64_t rsi asm("rsi") = reinterpret_cast<uint64_t>(husk_stub_end);
-  register uint64_t rdx asm("rdx") = kept.start;
-  register uint64_t rcx asm("rcx") = kept.end;
+  uint64_t lo_start = reinterpret_cast<uint64_t>(husk_stub_start);
+  uint64_t lo_end = reinterpret_cast<uint64_t>(husk_stub_end);
+  uint64_t hi_start = kept.start, hi_end = kept.end;
+  if (hi_start < lo_start) {
+    std::swap(lo_start, hi_start);
+    std::swap(lo_end, hi_end);
+  }
+  register uint64_t rdi asm("rdi") = lo_start;
+  register uint64_t rsi asm("rsi") = lo_end;
+  register uint64_t rdx asm("rdx") = hi_start;
+  register uint64_t rcx asm("rcx") = hi_end;
   asm volatile("jmp husk_stub_entry" : : "r"(rdi), "r"(rsi), "r"(rdx), "r"(rcx));
   __builtin_unreachable();
 }
@@ -388,9 +396,10 @@ Result<std::unique_ptr<AddressSpace>> PtracePlatform::NewAddressSpace() {
 
 Result<std::unique_ptr<Platform>> NewPtracePlatform(int memory_fd) {
   KeptRange kept = TRY(FindVdso());
+  uint64_t page_start = reinterpret_cast<uint64_t>(husk_stub_start);
   uint64_t page_end = reinterpret_cast<uint64_t>(husk_stub_end);
-  if (kept.start < page_end) {
-    HUSK_ERROR("vDSO below the stub page; unsupported layout");
+  if (kept.start < page_end && page_start < kept.end) {
+    HUSK_ERROR("vDSO overlaps the stub page");
     return Errno(EINVAL);
   }
   return std::unique_ptr<Platform>(new PtracePlatform(memory_fd, kept));

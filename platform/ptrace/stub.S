@@ -3,9 +3,10 @@
 // husk_stub_entry runs in the stub right after clone, with the sentry's
 // address space still (copy-on-write) mapped in it. It unmaps everything
 // except this page and the vDSO/vvar, then stops with int3 so the sentry
-// (its tracer) takes over. It uses no stack, since the stack goes too.
-//   rdi = start of this page, rsi = end of this page,
-//   rdx = start of the kept vDSO/vvar range, rcx = end of that range.
+// (its tracer) takes over. It uses no stack, since the stack goes too. The
+// two kept ranges (this page and the vDSO/vvar) come in address order:
+//   rdi = start of the lower kept range, rsi = its end,
+//   rdx = start of the upper kept range, rcx = its end.
 //
 // husk_stub_syscall is where the sentry points rip to run one real host
 // syscall in the stub (mmap, munmap, mprotect): `syscall` then `int3`.
@@ -20,18 +21,18 @@ husk_stub_entry:
   mov %rdx, %r12
   mov %rcx, %r13
   mov %rsi, %r14
-  // munmap(0, page_start)
+  // munmap(0, lower_start)
   mov %rdi, %rsi
   xor %edi, %edi
   mov $11, %eax
   syscall
-  // munmap(page_end, kept_start - page_end)
+  // munmap(lower_end, upper_start - lower_end)
   mov %r14, %rdi
   mov %r12, %rsi
   sub %r14, %rsi
   mov $11, %eax
   syscall
-  // munmap(kept_end, TASK_SIZE - kept_end)
+  // munmap(upper_end, TASK_SIZE - upper_end)
   mov %r13, %rdi
   movabs $0x7ffffffff000, %rsi
   sub %r13, %rsi
