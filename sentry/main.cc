@@ -23,6 +23,7 @@
 #include "vfs/dev/devfs.h"
 #include "vfs/goferfs/goferfs.h"
 #include "vfs/host/host_file.h"
+#include "vfs/overlay/overlay.h"
 #include "vfs/tmpfs/tmpfs.h"
 
 extern char** environ;
@@ -246,9 +247,11 @@ int Run(int argc, char** argv) {
   auto client = std::make_shared<gofer::Client>(std::move(spawned->sock));
   HUSK_DEBUG("gofer started");
 
-  auto root = vfs::NewGoferMount(client, 0, true, "/");
-  if (!root) Die(1, fmt::format("cannot serve the root: {}", ErrnoText(root.error().value())));
-  k.vfs().SetRoot(std::move(*root));
+  // The root: a private tmpfs over the host root, which the gofer serves
+  // read-only. Writes land in the tmpfs and never reach the host.
+  auto host_root = vfs::NewGoferMount(client, 0, true, "/");
+  if (!host_root) Die(1, fmt::format("cannot serve the root: {}", ErrnoText(host_root.error().value())));
+  k.vfs().SetRoot(vfs::NewOverlayMount((*host_root)->root()->inode(), &k.memory_file(), "overlay"));
   vfs::Credentials creds{getuid(), getgid(), {}};
   auto mount_on = [&](const std::string& where, std::shared_ptr<vfs::Mount> m) {
     vfs::LookupContext ctx{k.vfs().Root(), k.vfs().Root(), &creds};
@@ -259,7 +262,6 @@ int Run(int argc, char** argv) {
     }
   };
   mount_on("/dev", vfs::NewDevMount());
-  mount_on("/tmp", vfs::NewTmpfsMount(01777, creds, "tmpfs", &k.memory_file()));
   for (size_t i = 0; i < flags.mounts.size(); ++i) {
     auto m = vfs::NewGoferMount(client, static_cast<uint32_t>(i + 1), true, flags.mounts[i].host);
     if (!m) Die(1, fmt::format("--mount {}: {}", flags.mounts[i].host, ErrnoText(m.error().value())));
