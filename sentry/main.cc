@@ -48,8 +48,10 @@ constexpr char kRunUsage[] =
     "\n"
     "Runs PROG (looked up in PATH inside the sandbox) under the sentry. stdin,\n"
     "stdout and stderr are the caller's. The exit status is PROG's, or 128+N if\n"
-    "it was killed by signal N. The sandbox sees the host's files read-only\n"
-    "through the gofer, with a private tmpfs on /tmp and its own /dev.\n"
+    "it was killed by signal N. The sandbox's root is a private, writable\n"
+    "overlay over the host's files (served read-only by the gofer): the program\n"
+    "may change anything, and nothing it writes reaches the host. It has its own\n"
+    "/dev (null, zero, full, random, urandom).\n"
     "\n"
     "Flags:\n"
     "  --platform=ptrace        how syscalls are caught (only ptrace for now)\n"
@@ -57,7 +59,7 @@ constexpr char kRunUsage[] =
     "  --log=FILE               write the sentry's log to FILE\n"
     "  --debug                  write the sentry's log (debug level) to stderr\n"
     "  --mount=HOST:SANDBOX[:ro]  make host directory HOST visible at SANDBOX\n"
-    "                           (read-only; the mount point must exist)\n"
+    "                           (read-only; SANDBOX is created if missing)\n"
     "  -h, --help               print this text\n";
 
 struct MountFlag {
@@ -185,6 +187,28 @@ Result<std::string> FindProgram(kernel::Kernel& k, kernel::Task& t, const std::s
   return Errno(ENOENT);
 }
 
+// Resolves `path`, creating missing directories (in the overlay root) as
+// `mkdir -p` would: mount points need not exist on the host.
+Result<vfs::Path> MakeDirs(vfs::Vfs& vfs, const vfs::LookupContext& ctx, const std::string& path) {
+  vfs::Path cur = ctx.root;
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    std::string name = path.substr(start, slash - start);
+    start = slash + 1;
+    if (name.empty() || name == ".") continue;
+    auto next = vfs.Resolve(ctx, cur, name, true);
+    if (!next && next.error() == Errno(ENOENT)) {
+      const auto& dir = cur.dentry->inode();
+      auto inode = TRY(dir->MakeDir(name, 0755, *ctx.creds));
+      next = vfs::Path{cur.mount, cur.dentry->AddChild(name, std::move(inode))};
+    }
+    cur = TRY(std::move(next));
+  }
+  return cur;
+}
+
 // Maps an exec failure to the message and status a shell gives.
 [[noreturn]] void ExecFailed(const std::string& prog, Errno e) {
   switch (e.value()) {
@@ -255,7 +279,7 @@ int Run(int argc, char** argv) {
   vfs::Credentials creds{getuid(), getgid(), {}};
   auto mount_on = [&](const std::string& where, std::shared_ptr<vfs::Mount> m) {
     vfs::LookupContext ctx{k.vfs().Root(), k.vfs().Root(), &creds};
-    auto p = k.vfs().Resolve(ctx, ctx.root, where, true);
+    auto p = MakeDirs(k.vfs(), ctx, where);
     if (!p) Die(1, fmt::format("mount point {}: {}", where, ErrnoText(p.error().value())));
     if (auto r = k.vfs().MountAt(*p, std::move(m)); !r) {
       Die(1, fmt::format("mount point {}: {}", where, ErrnoText(r.error().value())));
