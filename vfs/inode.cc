@@ -60,6 +60,7 @@ Result<std::shared_ptr<Inode>> Inode::CreateTmpfile(mode_t, const Credentials&) 
   return IsDir() ? Errno(EOPNOTSUPP) : Errno(ENOTDIR);
 }
 Result<void> Inode::Truncate(uint64_t) { return IsDir() ? Errno(EISDIR) : Errno(EINVAL); }
+Result<void> Inode::SetTimes(const timespec&, const timespec&) { return Errno(EROFS); }
 
 Result<std::shared_ptr<Dentry>> Dentry::Child(std::string_view name) {
   {

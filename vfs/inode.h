@@ -58,6 +58,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual Result<std::string> ReadLink();
   // Regular files.
   virtual Result<void> Truncate(uint64_t size);
+  // Sets access and modification times (ctime becomes now), as utimensat.
+  virtual Result<void> SetTimes(const timespec& atime, const timespec& mtime);
   // An unnamed regular file in this directory (open's O_TMPFILE).
   virtual Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds);
   // Whether files on it can be written at all (EROFS otherwise).

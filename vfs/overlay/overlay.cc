@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include <map>
 #include <set>
@@ -17,9 +18,9 @@ constexpr size_t kCopyChunk = 1 << 20;
 
 class OverlayInode final : public Inode {
  public:
-  OverlayInode(std::shared_ptr<OverlayInode> parent, std::string name,
+  OverlayInode(const std::shared_ptr<OverlayInode>& parent, std::string name,
                std::shared_ptr<Inode> upper, std::shared_ptr<Inode> lower)
-      : Inode(upper ? upper->type() : lower->type()), parent_(std::move(parent)),
+      : Inode(upper ? upper->type() : lower->type()), parent_(parent),
         name_(std::move(name)), upper_(std::move(upper)), lower_(std::move(lower)) {}
 
   // A directory that is also in the lower layer shows the lower one's
@@ -50,7 +51,9 @@ class OverlayInode final : public Inode {
     // host gives them), then the names only the upper layer has.
     std::map<std::string, DirEntry, std::less<>> upper;
     if (upper_) {
-      for (auto& e : TRY(upper_->List())) upper[e.name] = std::move(e);
+      for (auto& e : TRY(upper_->List())) {
+        if (!whiteouts_.contains(e.name)) upper[e.name] = std::move(e);
+      }
     }
     std::vector<DirEntry> out;
     if (lower_ && !opaque_) {
@@ -125,9 +128,8 @@ class OverlayInode final : public Inode {
   // every path that reaches it.
   Result<std::shared_ptr<Inode>> LookupLocked(std::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (auto it = children_.find(name); it != children_.end()) {
-      if (auto child = it->second.lock()) return std::shared_ptr<Inode>(child);
-    }
+    if (auto it = children_.find(name); it != children_.end()) return std::shared_ptr<Inode>(it->second);
+    if (whiteouts_.contains(name)) return Errno(ENOENT);
     std::shared_ptr<Inode> upper, lower;
     if (upper_) {
       auto u = upper_->Lookup(name);
@@ -157,16 +159,20 @@ class OverlayInode final : public Inode {
   // Makes sure this inode (and so every directory above it) exists in the
   // upper layer.
   Result<void> CopyUp(bool data = true) {
+    absl::MutexLock copy_lock(&copy_mu_);
     {
       absl::MutexLock lock(&mu_);
       if (upper_) return Ok();
+      // A removed lower entry must not come back under its old name.
+      if (removed_) return Errno(ENOENT);
     }
-    if (!parent_) return Errno(EROFS);  // the root always has an upper dir
-    TRY(parent_->CopyUp());
+    auto parent = parent_.lock();
+    if (!parent) return Errno(EROFS);  // the root always has an upper dir
+    TRY(parent->CopyUp());
     const struct stat st = TRY(lower_->Stat());
     const Credentials owner{st.st_uid, st.st_gid, {}};
     std::shared_ptr<Inode> upper;
-    Inode& dir = *parent_->UpperDir();
+    Inode& dir = *parent->UpperDir();
     switch (st.st_mode & S_IFMT) {
       case S_IFDIR:
         upper = TRY(dir.MakeDir(name_, st.st_mode & 07777, owner));
@@ -185,6 +191,8 @@ class OverlayInode final : public Inode {
         // PARTIAL(overlay): device nodes, fifos and sockets are not copied up.
         return Errno(EROFS);
     }
+    // Copy-up keeps the lower file's times, as overlayfs does.
+    (void)upper->SetTimes(st.st_atim, st.st_mtim);
     absl::MutexLock lock(&mu_);
     upper_ = std::move(upper);
     return Ok();
@@ -215,6 +223,9 @@ class OverlayInode final : public Inode {
     TRY(CopyUp());
     absl::MutexLock lock(&mu_);
     if (removed_) return Errno(ENOENT);
+    if (lower_ && !opaque_ && !whiteouts_.contains(name) && lower_->Lookup(name)) {
+      return Errno(EEXIST);
+    }
     std::shared_ptr<Inode> upper = TRY(make(*upper_));
     changed_ = true;
     // A name that was whited out now hides the lower entry for good.
@@ -253,10 +264,17 @@ class OverlayInode final : public Inode {
     }
     children_.erase(std::string(name));
     changed_ = true;
+    // A whiteout changes the directory even when nothing in the upper layer
+    // went away.
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    (void)upper_->SetTimes(now, now);
     return Ok();
   }
 
-  const std::shared_ptr<OverlayInode> parent_;
+  // The tree is owned from the root down (children_), so the whiteouts and
+  // copy-ups a directory records live as long as the mount.
+  const std::weak_ptr<OverlayInode> parent_;
   const std::string name_;
   mutable absl::Mutex mu_;
   std::shared_ptr<Inode> upper_ ABSL_GUARDED_BY(mu_);
@@ -270,7 +288,8 @@ class OverlayInode final : public Inode {
   bool opaque_ = false;
   bool removed_ ABSL_GUARDED_BY(mu_) = false;
   bool changed_ ABSL_GUARDED_BY(mu_) = false;  // entries were added or removed
-  std::map<std::string, std::weak_ptr<OverlayInode>, std::less<>> children_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<OverlayInode>, std::less<>> children_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex copy_mu_;  // serializes copy-up; lock order: child, then parent
 };
 
 }  // namespace

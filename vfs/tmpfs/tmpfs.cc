@@ -149,6 +149,14 @@ class TmpfsInode : public Inode {
     return Ok();
   }
 
+  Result<void> SetTimes(const timespec& atime, const timespec& mtime) override {
+    absl::MutexLock lock(&mu_);
+    st_.st_atim = atime;
+    st_.st_mtim = mtime;
+    st_.st_ctim = Now();
+    return Ok();
+  }
+
   Result<size_t> ReadAt(const IoVecs& dst, uint64_t offset) {
     absl::MutexLock lock(&mu_);
     if (offset >= size_) return 0;
