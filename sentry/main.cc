@@ -8,8 +8,10 @@
 
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/log.h"
@@ -229,6 +231,40 @@ vfs::Path SandboxCwd(kernel::Kernel& k, kernel::Task& t) {
   return *p;
 }
 
+// What the init task is to exec.
+struct RunRequest {
+  std::string path;  // PROG as found in PATH
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  bool strace = false;
+};
+
+// On the task's thread: execs the program, confines the sentry, and runs
+// the program to its end.
+kernel::ExitStatus RunInitTask(kernel::Kernel& k, kernel::Task& task, const RunRequest& req) {
+  auto exec = k.Exec(task, req.path, req.argv, req.env);
+  if (req.strace) {
+    std::span<const std::string> shown(req.argv);
+    bool more = shown.size() > strace::kMaxStrLen;
+    if (more) shown = shown.first(strace::kMaxStrLen);
+    std::string line = strace::FormatExecve(req.path, shown, more, task.regs().gp.rsp,
+                                            req.env.size(), exec ? 0 : -exec.error().value());
+    (void)!write(2, line.data(), line.size());
+  }
+  if (!exec) ExecFailed(req.argv[0], exec.error());
+  // TSYNC: the filter covers every sentry thread.
+  if (auto r = host::InstallSentryFilter(); !r) {
+    Die(1, fmt::format("cannot install the sentry's seccomp filter: {}", ErrnoText(r.error().value())));
+  }
+  kernel::ExitStatus status = task.Run();
+  if (req.strace) {
+    std::string line = status.signal ? strace::FormatKilled(status.signal, status.core)
+                                     : strace::FormatExited(status.code);
+    (void)!write(2, line.data(), line.size());
+  }
+  return status;
+}
+
 int Run(int argc, char** argv) {
   RunFlags flags = ParseRunFlags(argc, argv);
   if (!flags.log_file.empty()) {
@@ -251,19 +287,36 @@ int Run(int argc, char** argv) {
   auto spawned = gofer::StartGofer(SelfDir() + "/gofer", exports);
   if (!spawned) Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(spawned.error().value())));
 
+  HUSK_DEBUG("gofer forked");
   // While the gofer starts: the memory file, the platform and the first
   // stub.
   auto memory = mm::MemoryFile::Create(1ULL << 40);
   if (!memory) Die(1, fmt::format("cannot create the memory file: {}", ErrnoText(memory.error().value())));
   auto platform = platform::NewPtracePlatform((*memory)->fd());
   if (!platform) Die(1, fmt::format("cannot start the ptrace platform: {}", ErrnoText(platform.error().value())));
+  HUSK_DEBUG("memory file and platform");
   kernel::KernelOptions opts;
   opts.strace = flags.strace;
   kernel::Kernel k(opts, std::move(*platform), std::move(*memory));
-  if (auto r = k.PrepareAddressSpace(); !r) {
-    Die(1, fmt::format("cannot create a stub process: {}", ErrnoText(r.error().value())));
-  }
-  HUSK_DEBUG("platform ready");
+
+  // The init task's own host thread (ptrace binds a stub to the thread that
+  // made it). It creates the first stub while this thread sets up the
+  // mounts, then takes the task, execs and runs it.
+  std::promise<std::unique_ptr<kernel::Task>> handoff;
+  std::future<std::unique_ptr<kernel::Task>> handed = handoff.get_future();
+  RunRequest request;
+  kernel::ExitStatus status;
+  std::thread task_thread([&] {
+    if (auto r = k.PrepareAddressSpace(); !r) {
+      Die(1, fmt::format("cannot create a stub process: {}", ErrnoText(r.error().value())));
+    }
+    HUSK_DEBUG("platform ready");
+    std::unique_ptr<kernel::Task> task = handed.get();
+    status = RunInitTask(k, *task, request);
+    // Files may hold memory-file pages (tmpfs): they go before the kernel
+    // and its memory file.
+    task.reset();
+  });
 
   if (auto r = gofer::AwaitGofer(*spawned); !r) {
     Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(r.error().value())));
@@ -294,38 +347,17 @@ int Run(int argc, char** argv) {
 
   HUSK_DEBUG("mounts ready");
   auto task = k.NewInitTask(fds, creds);
-  task->fs().cwd = SandboxCwd(k, *task);
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  const std::string& prog = flags.argv[0];
-  auto path = FindProgram(k, *task, prog, env);
-  if (!path) ExecFailed(prog, path.error());
-  auto exec = k.Exec(*task, *path, flags.argv, env);
-  if (flags.strace) {
-    std::span<const std::string> shown(flags.argv);
-    bool more = shown.size() > strace::kMaxStrLen;
-    if (more) shown = shown.first(strace::kMaxStrLen);
-    std::string line = strace::FormatExecve(*path, shown, more, task->regs().gp.rsp, env.size(),
-                                            exec ? 0 : -exec.error().value());
-    (void)!write(2, line.data(), line.size());
-  }
-  if (!exec) ExecFailed(prog, exec.error());
-  if (auto r = host::InstallSentryFilter(); !r) {
-    Die(1, fmt::format("cannot install the sentry's seccomp filter: {}", ErrnoText(r.error().value())));
-  }
-
-  kernel::ExitStatus status = task->Run();
-  if (flags.strace) {
-    std::string line = status.signal ? strace::FormatKilled(status.signal, status.core)
-                                     : strace::FormatExited(status.code);
-    (void)!write(2, line.data(), line.size());
-  }
-  HUSK_DEBUG("program exited");
-  // Files may hold memory-file pages (tmpfs): they go before the kernel
-  // and its memory file.
-  task.reset();
   fds.reset();
-  HUSK_DEBUG("stub gone");
+  task->fs().cwd = SandboxCwd(k, *task);
+  for (char** e = environ; *e != nullptr; ++e) request.env.emplace_back(*e);
+  request.argv = flags.argv;
+  request.strace = flags.strace;
+  auto path = FindProgram(k, *task, flags.argv[0], request.env);
+  if (!path) ExecFailed(flags.argv[0], path.error());
+  request.path = *path;
+  handoff.set_value(std::move(task));
+  task_thread.join();
+  HUSK_DEBUG("program exited");
   client.reset();
   kill(spawned->pid, SIGKILL);
   waitpid(spawned->pid, nullptr, 0);
