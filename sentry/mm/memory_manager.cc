@@ -606,10 +606,11 @@ Result<std::string> MemoryManager::CopyInString(uint64_t addr, size_t max) {
   return Errno(ENAMETOOLONG);
 }
 
-Result<vfs::IoVecs> MemoryManager::OutBuffer(uint64_t addr, uint64_t len) {
+Result<vfs::IoVecs> MemoryManager::Views(uint64_t addr, uint64_t len, Access access) {
+  // access_ok(): the whole range must lie in user space.
   if (addr > kTaskSize || len > kTaskSize - addr) return Errno(EFAULT);
   vfs::IoVecs iov;
-  size_t n = Walk(addr, len, Access::kWrite, false, [&](uint8_t* p, size_t l) {
+  size_t n = Walk(addr, len, access, false, [&](uint8_t* p, size_t l) {
     if (!iov.empty() && static_cast<uint8_t*>(iov.back().iov_base) + iov.back().iov_len == p) {
       iov.back().iov_len += l;
     } else {
@@ -620,18 +621,12 @@ Result<vfs::IoVecs> MemoryManager::OutBuffer(uint64_t addr, uint64_t len) {
   return iov;
 }
 
+Result<vfs::IoVecs> MemoryManager::OutBuffer(uint64_t addr, uint64_t len) {
+  return Views(addr, len, Access::kWrite);
+}
+
 Result<vfs::IoVecs> MemoryManager::InBuffer(uint64_t addr, uint64_t len) {
-  if (addr > kTaskSize || len > kTaskSize - addr) return Errno(EFAULT);
-  vfs::IoVecs iov;
-  size_t n = Walk(addr, len, Access::kRead, false, [&](uint8_t* p, size_t l) {
-    if (!iov.empty() && static_cast<uint8_t*>(iov.back().iov_base) + iov.back().iov_len == p) {
-      iov.back().iov_len += l;
-    } else {
-      iov.push_back(iovec{p, l});
-    }
-  });
-  if (n == 0 && len > 0) return Errno(EFAULT);
-  return iov;
+  return Views(addr, len, Access::kRead);
 }
 
 std::string MemoryManager::Maps() {

@@ -134,6 +134,7 @@ class MemoryManager : public vfs::UserMemory {
   VmaMap::iterator FirstVmaEndingAfter(uint64_t addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Joins neighbouring VMAs around [start, end) that differ in nothing but
   // their range, as Linux's vma_merge does.
+  Result<vfs::IoVecs> Views(uint64_t addr, uint64_t len, Access access);
   void MergeVmas(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static bool Mergeable(const Vma& a, uint64_t a_start, const Vma& b);
   Result<void> UnmapLocked(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
