@@ -60,6 +60,16 @@ Result<std::shared_ptr<Inode>> Inode::CreateTmpfile(mode_t, const Credentials&) 
   return IsDir() ? Errno(EOPNOTSUPP) : Errno(ENOTDIR);
 }
 Result<void> Inode::Truncate(uint64_t) { return IsDir() ? Errno(EISDIR) : Errno(EINVAL); }
+Result<struct statfs> Inode::StatFs() {
+  // A filesystem with no backing store (devfs and the like): what Linux's
+  // simple_statfs reports, with the caller filling in the magic.
+  struct statfs st {};
+  st.f_bsize = 4096;
+  st.f_namelen = 255;
+  st.f_frsize = 4096;
+  return st;
+}
+
 Result<void> Inode::SetTimes(const timespec&, const timespec&) { return Errno(EROFS); }
 
 Result<std::shared_ptr<Dentry>> Dentry::Child(std::string_view name) {

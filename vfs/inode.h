@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <cstdint>
 #include <map>
@@ -62,6 +63,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual Result<void> SetTimes(const timespec& atime, const timespec& mtime);
   // An unnamed regular file in this directory (open's O_TMPFILE).
   virtual Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds);
+  // statfs(2) of the filesystem the inode is on.
+  virtual Result<struct statfs> StatFs();
   // Whether files on it can be written at all (EROFS otherwise).
   virtual bool ReadOnly() const { return false; }
   // Whether the inode has no names left (unlinked file, removed directory).

@@ -3,9 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 
+#include <array>
 #include <cstring>
+#include <optional>
 
 #include "sentry/syscalls/handlers.h"
 #include "sentry/syscalls/util.h"
@@ -324,6 +328,108 @@ Result<uint64_t> Umask(Task& t, const SyscallArgs& a) {
   mode_t old = t.fs().umask;
   t.fs().umask = a.u32(0) & 0777;
   return old;
+}
+
+}  // namespace husk::syscalls
+
+namespace husk::syscalls {
+namespace {
+
+// The magic number statfs reports for filesystems that leave it to the VFS.
+constexpr long kDevfsMagic = 0x01021994;  // devtmpfs reports TMPFS_MAGIC
+
+Result<uint64_t> StatfsOut(Task& t, const vfs::Path& p, uint64_t addr) {
+  struct statfs st = TRY(p.dentry->inode()->StatFs());
+  if (st.f_type == 0) st.f_type = kDevfsMagic;
+  if (p.mount->read_only()) st.f_flags |= ST_RDONLY;
+  TRY(CopyOutStruct(t, addr, st));
+  return 0;
+}
+
+// utimensat's special tv_nsec values.
+constexpr long kUtimeNow = (1L << 30) - 1;
+constexpr long kUtimeOmit = (1L << 30) - 2;
+using TimePair = std::array<timespec, 2>;
+
+Result<uint64_t> SetTimes(Task& t, const vfs::Path& p, std::optional<TimePair> times) {
+  const auto& inode = p.dentry->inode();
+  struct stat st = TRY(inode->Stat());
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  const bool to_now = !times || ((*times)[0].tv_nsec == kUtimeNow && (*times)[1].tv_nsec == kUtimeNow);
+  // utimensat(2): setting both to now needs write permission or ownership;
+  // any other value needs ownership (or CAP_FOWNER).
+  if (t.creds().uid != 0 && t.creds().uid != st.st_uid) {
+    if (!to_now) return Errno(EPERM);
+    TRY(vfs::CheckPermission(st, t.creds(), W_OK));
+  }
+  if (p.mount->read_only()) return Errno(EROFS);
+  TimePair v = times.value_or(TimePair{now, now});
+  if (v[0].tv_nsec == kUtimeOmit && v[1].tv_nsec == kUtimeOmit) return 0;
+  const timespec old[2] = {st.st_atim, st.st_mtim};
+  for (int i = 0; i < 2; ++i) {
+    if (v[i].tv_nsec == kUtimeNow) v[i] = now;
+    if (v[i].tv_nsec == kUtimeOmit) v[i] = old[i];
+  }
+  TRY(inode->SetTimes(v[0], v[1]));
+  return 0;
+}
+
+}  // namespace
+
+Result<uint64_t> Statfs(Task& t, const SyscallArgs& a) {
+  std::string path = TRY(CopyInPath(t, a.ptr(0)));
+  vfs::Path p = TRY(t.kernel().vfs().Resolve(t.Lookup(), t.fs().cwd, path, true));
+  return StatfsOut(t, p, a.ptr(1));
+}
+
+Result<uint64_t> Fstatfs(Task& t, const SyscallArgs& a) {
+  auto file = TRY(t.fds().Get(a.fd(0)));
+  if (!file->path().valid()) {
+    // A host fd (stdio): a pipe or terminal, on the kernel's internal mounts.
+    struct statfs st {};
+    st.f_type = file->IsTerminal() ? 0x1cd1 /* DEVPTS */ : 0x50495045 /* PIPEFS */;
+    st.f_bsize = 4096;
+    st.f_namelen = 255;
+    st.f_frsize = 4096;
+    TRY(CopyOutStruct(t, a.ptr(1), st));
+    return 0;
+  }
+  return StatfsOut(t, file->path(), a.ptr(1));
+}
+
+Result<uint64_t> Utimensat(Task& t, const SyscallArgs& a) {
+  const int dirfd = a.fd(0), flags = a.i32(3);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno(EINVAL);
+  std::optional<TimePair> times;
+  if (a.ptr(2) != 0) {
+    times = TRY(CopyInStruct<TimePair>(t, a.ptr(2)));
+    for (const auto& ts : *times) {
+      if (ts.tv_nsec != kUtimeNow && ts.tv_nsec != kUtimeOmit &&
+          (ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)) {
+        return Errno(EINVAL);
+      }
+    }
+  }
+  vfs::Path p;
+  if (a.ptr(1) == 0) {
+    // futimens(): the file dirfd names.
+    if (dirfd == AT_FDCWD) return Errno(EFAULT);
+    auto file = TRY(t.fds().Get(dirfd));
+    if (!file->path().valid()) return Errno(EPERM);  // PARTIAL(host fds)
+    p = file->path();
+  } else {
+    std::string path = TRY(CopyInPath(t, a.ptr(1)));
+    if (path.empty()) {
+      if (!(flags & AT_EMPTY_PATH)) return Errno(ENOENT);
+      p = TRY(EmptyPathTarget(t, dirfd));
+      if (!p.valid()) return Errno(EPERM);
+    } else {
+      vfs::Path start = TRY(StartPath(t, dirfd, path));
+      p = TRY(t.kernel().vfs().Resolve(t.Lookup(), start, path, !(flags & AT_SYMLINK_NOFOLLOW)));
+    }
+  }
+  return SetTimes(t, p, times);
 }
 
 }  // namespace husk::syscalls

@@ -1,6 +1,7 @@
 #include "vfs/goferfs/goferfs.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <optional>
@@ -110,6 +111,11 @@ class GoferInode final : public Inode {
   }
 
   Result<void> Truncate(uint64_t) override { return Errno(EROFS); }
+  Result<struct statfs> StatFs() override {
+    struct statfs st = TRY(client_->StatFs(fid_));
+    if (read_only_) st.f_flags |= ST_RDONLY;
+    return st;
+  }
   bool ReadOnly() const override { return read_only_; }
 
  private:

@@ -1,6 +1,7 @@
 #include "vfs/overlay/overlay.h"
 
 #include <dirent.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
@@ -21,6 +22,7 @@ class OverlayInode final : public Inode {
   OverlayInode(const std::shared_ptr<OverlayInode>& parent, std::string name,
                std::shared_ptr<Inode> upper, std::shared_ptr<Inode> lower)
       : Inode(upper ? upper->type() : lower->type()), parent_(parent),
+        lower_root_(parent ? parent->lower_root_ : lower),
         name_(std::move(name)), upper_(std::move(upper)), lower_(std::move(lower)) {}
 
   // A directory that is also in the lower layer shows the lower one's
@@ -108,9 +110,27 @@ class OverlayInode final : public Inode {
     return Current()->Truncate(size);
   }
 
+  Result<void> SetTimes(const timespec& atime, const timespec& mtime) override {
+    TRY(CopyUp());
+    {
+      absl::MutexLock lock(&mu_);
+      changed_ = true;  // a merged directory now shows the upper times
+    }
+    return Current()->SetTimes(atime, mtime);
+  }
+
   Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds) override {
     TRY(CopyUp());
     return Current()->CreateTmpfile(mode, creds);
+  }
+
+  // Like overlayfs: the overlay's own magic over the lower filesystem's
+  // figures (PARTIAL(overlay): overlayfs reports the upper layer's space).
+  Result<struct statfs> StatFs() override {
+    struct statfs st = TRY(lower_root_->StatFs());
+    st.f_type = 0x794c7630;  // OVERLAYFS_SUPER_MAGIC
+    st.f_flags &= ~ST_RDONLY;
+    return st;
   }
 
   bool Unlinked() const override {
@@ -275,6 +295,7 @@ class OverlayInode final : public Inode {
   // The tree is owned from the root down (children_), so the whiteouts and
   // copy-ups a directory records live as long as the mount.
   const std::weak_ptr<OverlayInode> parent_;
+  const std::shared_ptr<Inode> lower_root_;  // the lower layer's root, for statfs
   const std::string name_;
   mutable absl::Mutex mu_;
   std::shared_ptr<Inode> upper_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,6 @@
 #include "vfs/tmpfs/tmpfs.h"
 
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
@@ -147,6 +148,19 @@ class TmpfsInode : public Inode {
     size_ = size;
     st_.st_mtim = st_.st_ctim = Now();
     return Ok();
+  }
+
+  Result<struct statfs> StatFs() override {
+    struct statfs st = TRY(Inode::StatFs());
+    st.f_type = 0x01021994;  // TMPFS_MAGIC
+    // PARTIAL(tmpfs size): no size limit yet; report the host's memory.
+    struct sysinfo si;
+    if (sysinfo(&si) == 0) {
+      st.f_blocks = si.totalram * si.mem_unit / 4096;
+      st.f_bfree = st.f_bavail = si.freeram * si.mem_unit / 4096;
+    }
+    st.f_files = st.f_ffree = st.f_blocks;
+    return st;
   }
 
   Result<void> SetTimes(const timespec& atime, const timespec& mtime) override {
