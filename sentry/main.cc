@@ -339,6 +339,13 @@ int Run(int argc, char** argv) {
     }
   };
   mount_on("/dev", vfs::NewDevMount());
+  // The host's /proc and /sys describe the host (and /proc/self the
+  // gofer): they must not show through the root. PARTIAL(procfs, sysfs):
+  // the sandbox's own come with the VFS work; until then both are empty.
+  for (const char* where : {"/proc", "/sys"}) {
+    auto empty = vfs::NewTmpfsMount(0555, vfs::Credentials{}, "none");
+    mount_on(where, std::make_shared<vfs::Mount>(empty->root(), "tmpfs", "none", /*read_only=*/true));
+  }
   for (size_t i = 0; i < flags.mounts.size(); ++i) {
     auto m = vfs::NewGoferMount(client, static_cast<uint32_t>(i + 1), true, flags.mounts[i].host);
     if (!m) Die(1, fmt::format("--mount {}: {}", flags.mounts[i].host, ErrnoText(m.error().value())));
