@@ -114,3 +114,22 @@ Result<uint64_t> Ioctl(Task& t, const SyscallArgs& a) {
 }
 
 }  // namespace husk::syscalls
+
+namespace husk::syscalls {
+
+// fadvise64(2): advice is only a hint; it is checked and has no effect.
+Result<uint64_t> Fadvise64(Task& t, const SyscallArgs& a) {
+  auto file = TRY(t.fds().Get(a.fd(0)));
+  if (file->flags() & O_PATH) return Errno(EBADF);
+  if (!file->Seekable() && !file->path().valid()) return Errno(ESPIPE);
+  switch (a.i32(3)) {
+    case POSIX_FADV_NORMAL: case POSIX_FADV_RANDOM: case POSIX_FADV_SEQUENTIAL:
+    case POSIX_FADV_WILLNEED: case POSIX_FADV_DONTNEED: case POSIX_FADV_NOREUSE:
+      break;
+    default:
+      return Errno(EINVAL);
+  }
+  return 0;
+}
+
+}  // namespace husk::syscalls

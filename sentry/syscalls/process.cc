@@ -191,3 +191,19 @@ Result<uint64_t> Getrandom(Task& t, const SyscallArgs& a) {
 }
 
 }  // namespace husk::syscalls
+
+namespace husk::syscalls {
+
+// getgroups(2): the supplementary groups of the task.
+Result<uint64_t> Getgroups(Task& t, const SyscallArgs& a) {
+  const int size = a.i32(0);
+  const auto& groups = t.creds().groups;
+  if (size < 0) return Errno(EINVAL);
+  if (size == 0) return groups.size();
+  if (static_cast<size_t>(size) < groups.size()) return Errno(EINVAL);
+  TRY(t.mm().CopyOut(a.ptr(1), std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(groups.data()),
+                                                           groups.size() * sizeof(uint32_t))));
+  return groups.size();
+}
+
+}  // namespace husk::syscalls
