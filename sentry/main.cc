@@ -365,6 +365,7 @@ int Run(int argc, char** argv) {
   handoff.set_value(std::move(task));
   task_thread.join();
   HUSK_DEBUG("program exited");
+  client->Close();
   client.reset();
   kill(spawned->pid, SIGKILL);
   waitpid(spawned->pid, nullptr, 0);

@@ -116,7 +116,12 @@ Result<struct statfs> Client::StatFs(Fid fid) {
   return Exactly<WireStatFs>(reply.body);
 }
 
-void Client::Clunk(Fid fid) { (void)Call(MessageType::kClunk, FidRequest{fid}); }
+void Client::Clunk(Fid fid) {
+  if (closing_.load(std::memory_order_relaxed)) return;
+  (void)Call(MessageType::kClunk, FidRequest{fid});
+}
+
+void Client::Close() { closing_.store(true); }
 
 template <class Body>
 Result<Client::Reply> Client::Call(MessageType type, const Body& body, std::string_view tail) {

@@ -5,6 +5,7 @@
 #include <sys/statfs.h>
 #include <time.h>
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -64,6 +65,9 @@ class Client {
   Result<struct statfs> StatFs(Fid fid);
   // Releases the fid; errors are ignored.
   void Clunk(Fid fid);
+  // The session is ending: fids need not be released one by one any more
+  // (the gofer goes away with all of them).
+  void Close();
 
  private:
   struct Reply {
@@ -86,6 +90,7 @@ class Client {
   Result<std::pair<uint64_t, bool>> ReadDirPage(Fid fid, uint64_t cookie,
                                                 std::vector<DirEntry>* out);
 
+  std::atomic<bool> closing_{false};
   absl::Mutex mu_;
   ScopedFd sock_ ABSL_GUARDED_BY(mu_);
   uint64_t next_tag_ ABSL_GUARDED_BY(mu_) = 1;
