@@ -27,7 +27,8 @@ constexpr int kAllowed[] = {
     SCMP_SYS(tgkill), SCMP_SYS(prctl), SCMP_SYS(dup2), SCMP_SYS(close_range), SCMP_SYS(rseq),
     SCMP_SYS(seccomp),
     // Threads, locks, time, identity.
-    SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(getcpu),
+    SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
+    SCMP_SYS(sched_setaffinity), SCMP_SYS(getcpu),
     SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
     SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(getrandom),
     SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(getgid), SCMP_SYS(geteuid),
