@@ -38,6 +38,9 @@ MemoryManager::MemoryManager(MemoryFile& mf, std::unique_ptr<platform::AddressSp
       mmap_base_(mmap_base) {}
 
 MemoryManager::~MemoryManager() {
+  // The stub goes first: freeing pages it still maps would make the host
+  // zap its page tables page by page.
+  as_.reset();
   absl::MutexLock lock(&mu_);
   for (auto& [start, p] : pmas_) {
     if (p.owned) mf_.Free(p.offset, p.end - start);
