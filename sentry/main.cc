@@ -276,6 +276,9 @@ int Run(int argc, char** argv) {
   }
 
   HUSK_DEBUG("sentry run: start");
+  // A write to a closed pipe is the application's SIGPIPE, not the
+  // sentry's: host writes fail with EPIPE and the sentry raises it.
+  signal(SIGPIPE, SIG_IGN);
   // The sandbox's stdio: dups of ours, taken before anything else opens fds.
   auto fds = std::make_shared<vfs::FdTable>();
   for (int fd = 0; fd < 3; ++fd) {

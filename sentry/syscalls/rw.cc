@@ -80,7 +80,7 @@ Result<uint64_t> Write(Task& t, const SyscallArgs& a) {
     return len;
   }
   vfs::IoVecs src = TRY(t.mm().InBuffer(a.ptr(1), len));
-  return file->Write(src);
+  return RaiseOnEpipe(t, file->Write(src));
 }
 
 Result<uint64_t> Pread64(Task& t, const SyscallArgs& a) {
@@ -100,7 +100,7 @@ Result<uint64_t> Pwrite64(Task& t, const SyscallArgs& a) {
   const uint64_t len = std::min(a.size(2), kMaxRwCount);
   if (len == 0) return 0;
   vfs::IoVecs src = TRY(t.mm().InBuffer(a.ptr(1), len));
-  return file->PWrite(src, TRY(WriteOffset(*file, a.u64(3))));
+  return RaiseOnEpipe(t, file->PWrite(src, TRY(WriteOffset(*file, a.u64(3)))));
 }
 
 Result<uint64_t> Readv(Task& t, const SyscallArgs& a) {
@@ -114,7 +114,7 @@ Result<uint64_t> Writev(Task& t, const SyscallArgs& a) {
   auto file = TRY(WritableFile(t, a.fd(0)));
   vfs::IoVecs src = TRY(ImportIovecs(t, a.ptr(1), a.i64(2), false));
   if (src.empty()) return 0;
-  return file->Write(src);
+  return RaiseOnEpipe(t, file->Write(src));
 }
 
 Result<uint64_t> Preadv(Task& t, const SyscallArgs& a) {
@@ -132,7 +132,7 @@ Result<uint64_t> Pwritev(Task& t, const SyscallArgs& a) {
   vfs::IoVecs src = TRY(ImportIovecs(t, a.ptr(1), a.i64(2), false));
   if (!file->Seekable()) return Errno(ESPIPE);
   if (src.empty()) return 0;
-  return file->PWrite(src, TRY(WriteOffset(*file, a.u64(3))));
+  return RaiseOnEpipe(t, file->PWrite(src, TRY(WriteOffset(*file, a.u64(3)))));
 }
 
 Result<uint64_t> Lseek(Task& t, const SyscallArgs& a) {

@@ -87,6 +87,8 @@ bool DefaultCores(int sig) {
   return false;
 }
 
+}  // namespace
+
 // Sends `sig` to the calling thread group.
 // PARTIAL(signals): only the default and ignore dispositions act; a caught
 // signal needs delivery (signal frames), which comes with the signals work.
@@ -107,8 +109,6 @@ Result<uint64_t> SignalSelf(Task& t, int sig) {
   }
   return Errno(ENOSYS);
 }
-
-}  // namespace
 
 Result<uint64_t> Kill(Task& t, const SyscallArgs& a) {
   const int pid = a.i32(0);

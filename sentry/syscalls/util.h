@@ -2,6 +2,8 @@
 // dirfd resolution, fd installation.
 #pragma once
 
+#include <signal.h>
+
 #include <string>
 
 #include "sentry/kernel/kernel.h"
@@ -23,6 +25,16 @@ Result<vfs::Path> EmptyPathTarget(Task& t, int dirfd);
 // Installs `file` at the lowest free fd, honouring RLIMIT_NOFILE.
 Result<uint64_t> InstallFd(Task& t, std::shared_ptr<vfs::FileDescription> file, bool cloexec,
                            int min_fd = 0);
+
+// Sends `sig` to the calling task's thread group (signal.cc).
+Result<uint64_t> SignalSelf(Task& t, int sig);
+
+// A write that failed with EPIPE also raises SIGPIPE (pipe(7)).
+template <class T>
+Result<T> RaiseOnEpipe(Task& t, Result<T> r) {
+  if (!r && r.error() == Errno(EPIPE)) (void)SignalSelf(t, SIGPIPE);
+  return r;
+}
 
 // Copies an ABI struct out; EFAULT on a bad pointer.
 template <class T>
