@@ -316,6 +316,7 @@ int Run(int argc, char** argv) {
     HUSK_DEBUG("platform ready");
     std::unique_ptr<kernel::Task> task = handed.get();
     status = RunInitTask(k, *task, request);
+    k.memory_file().Abandon();
     // Files may hold memory-file pages (tmpfs): they go before the kernel
     // and its memory file.
     task.reset();

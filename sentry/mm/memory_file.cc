@@ -44,6 +44,7 @@ void MemoryFile::Zero(uint64_t offset, uint64_t len) {
 }
 
 void MemoryFile::Free(uint64_t offset, uint64_t len) {
+  if (abandoned_.load(std::memory_order_relaxed)) return;
   len = PageUp(len);
   Zero(offset, len);
   absl::MutexLock lock(&mu_);

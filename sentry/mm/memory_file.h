@@ -3,6 +3,7 @@
 // application memory is a memcpy on the sentry's side.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,11 +31,15 @@ class MemoryFile final : public vfs::PageStore {
   void Free(uint64_t offset, uint64_t len) override;
   // Makes the range read as zeros again (releases its pages).
   void Zero(uint64_t offset, uint64_t len) override;
+  // The sandbox is over: Free no longer gives pages back one range at a
+  // time; closing the file releases them all at once.
+  void Abandon() { abandoned_.store(true); }
 
  private:
   MemoryFile(ScopedFd fd, uint8_t* base, uint64_t size);
 
   ScopedFd fd_;
+  std::atomic<bool> abandoned_{false};
   uint8_t* base_;
   uint64_t size_;
   absl::Mutex mu_;
