@@ -317,6 +317,22 @@ Result<void> MemoryManager::MAdvise(uint64_t addr, uint64_t len, int advice) {
   return Ok();
 }
 
+Result<void> MemoryManager::MSync(uint64_t addr, uint64_t len, int flags) {
+  if (!PageAligned(addr)) return Errno(EINVAL);
+  if (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) return Errno(EINVAL);
+  if ((flags & MS_ASYNC) && (flags & MS_SYNC)) return Errno(EINVAL);
+  const uint64_t plen = PageUp(len);
+  if (len != 0 && (plen == 0 || addr > UINT64_MAX - plen)) return Errno(ENOMEM);
+  const uint64_t end = addr + plen;
+  absl::MutexLock lock(&mu_);
+  uint64_t cur = addr;
+  for (auto it = FirstVmaEndingAfter(addr); cur < end; ++it) {
+    if (it == vmas_.end() || it->first > cur) return Errno(ENOMEM);
+    cur = it->second.end;
+  }
+  return Ok();
+}
+
 Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint64_t new_len,
                                        int flags, uint64_t new_addr) {
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return Errno(EINVAL);

@@ -77,6 +77,10 @@ class MemoryManager : public vfs::UserMemory {
   Result<uint64_t> MRemap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
                           uint64_t new_addr);
   Result<void> MAdvise(uint64_t addr, uint64_t len, int advice);
+  // msync(2). Shared tmpfs and anonymous mappings are the file's own pages,
+  // so there is nothing to write back. PARTIAL(shared host files): a shared
+  // mapping of a gofer file is a snapshot and is not written back.
+  Result<void> MSync(uint64_t addr, uint64_t len, int flags);
   // brk(2): returns the new (or unchanged) break.
   uint64_t Brk(uint64_t addr);
   // Sets the heap's start, after exec placed the program.

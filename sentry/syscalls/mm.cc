@@ -72,6 +72,11 @@ Result<uint64_t> Madvise(Task& t, const SyscallArgs& a) {
   return 0;
 }
 
+Result<uint64_t> Msync(Task& t, const SyscallArgs& a) {
+  TRY(t.mm().MSync(a.u64(0), a.size(1), a.i32(2)));
+  return 0;
+}
+
 Result<uint64_t> Brk(Task& t, const SyscallArgs& a) { return t.mm().Brk(a.u64(0)); }
 
 }  // namespace husk::syscalls

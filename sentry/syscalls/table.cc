@@ -37,7 +37,7 @@ constexpr SyscallInfo kTable[] = {
     {23, "select", nullptr, Support::kUnimplemented, "", ""},
     {24, "sched_yield", SchedYield, Support::kFull, "", ""},
     {25, "mremap", Mremap, Support::kFull, "", "ptr,u,u,mremapflags,ptr"},
-    {26, "msync", nullptr, Support::kUnimplemented, "", ""},
+    {26, "msync", Msync, Support::kPartial, "shared mappings of host (gofer) files are not written back", "ptr,u,x"},
     {27, "mincore", nullptr, Support::kUnimplemented, "", ""},
     {28, "madvise", Madvise, Support::kFull, "", "ptr,u,madvice"},
     {29, "shmget", nullptr, Support::kUnimplemented, "", ""},
