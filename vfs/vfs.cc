@@ -26,6 +26,13 @@ bool SamePath(const Path& a, const Path& b) {
 
 }  // namespace
 
+Result<void> CheckDirWritable(const Path& dir, const Credentials& creds) {
+  const auto& inode = dir.dentry->inode();
+  TRY(CheckPermission(TRY(inode->Stat()), creds, W_OK | X_OK));
+  if (dir.mount->read_only() || inode->ReadOnly()) return Errno(EROFS);
+  return Ok();
+}
+
 void Vfs::SetRoot(std::shared_ptr<Mount> root) {
   absl::MutexLock lock(&mu_);
   root_ = std::move(root);
@@ -163,8 +170,7 @@ Result<std::shared_ptr<FileDescription>> Vfs::Open(const LookupContext& ctx, con
       if (child.error() != Errno(ENOENT)) return child.error();
       if (pn.trailing_slash) return Errno(EISDIR);
       const auto& dir = pn.parent.dentry->inode();
-      TRY(CheckPermission(TRY(dir->Stat()), *ctx.creds, W_OK | X_OK));
-      if (pn.parent.mount->read_only() || dir->ReadOnly()) return Errno(EROFS);
+      TRY(CheckDirWritable(pn.parent, *ctx.creds));
       auto inode = TRY(dir->Create(pn.name, (mode & 07777 & ~umask) | S_IFREG, *ctx.creds));
       Path p{pn.parent.mount, pn.parent.dentry->AddChild(pn.name, std::move(inode))};
       return p.dentry->inode()->Open(p, flags & ~O_TRUNC);
@@ -195,8 +201,7 @@ Result<std::shared_ptr<FileDescription>> Vfs::OpenTmpfile(const LookupContext& c
   Path dir = TRY(Walk(ctx, start, path, true, symlinks));
   const auto& inode = dir.dentry->inode();
   if (!inode->IsDir()) return Errno(ENOTDIR);
-  TRY(CheckPermission(TRY(inode->Stat()), *ctx.creds, W_OK | X_OK));
-  if (dir.mount->read_only() || inode->ReadOnly()) return Errno(EROFS);
+  TRY(CheckDirWritable(dir, *ctx.creds));
   auto file = TRY(inode->CreateTmpfile(mode & 07777 & ~umask, *ctx.creds));
   // A name that is in no directory, as Linux's "/#ino (deleted)".
   auto st = TRY(file->Stat());

@@ -20,6 +20,10 @@ inline constexpr int kMaxSymlinks = 40;  // Linux's MAXSYMLINKS
 inline constexpr size_t kNameMax = 255;
 inline constexpr size_t kPathMax = 4096;
 
+// Whether `creds` may add or remove names in the directory `dir` (Linux's
+// may_create/may_delete): write and search permission, on a writable mount.
+Result<void> CheckDirWritable(const Path& dir, const Credentials& creds);
+
 // Where a lookup starts: the task's root and working directory.
 struct LookupContext {
   Path root;

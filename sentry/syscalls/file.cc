@@ -91,8 +91,7 @@ Result<uint64_t> DoMkdir(Task& t, int dirfd, uint64_t path_addr, mode_t mode) {
   if (pn.name.empty() || pn.name == "." || pn.name == "..") return Errno(EEXIST);
   if (pn.parent.dentry->Child(pn.name)) return Errno(EEXIST);
   const auto& dir = pn.parent.dentry->inode();
-  TRY(vfs::CheckPermission(TRY(dir->Stat()), t.creds(), W_OK | X_OK));
-  if (pn.parent.mount->read_only() || dir->ReadOnly()) return Errno(EROFS);
+  TRY(vfs::CheckDirWritable(pn.parent, t.creds()));
   auto inode = TRY(dir->MakeDir(pn.name, mode & 07777 & ~t.fs().umask, t.creds()));
   pn.parent.dentry->AddChild(pn.name, std::move(inode));
   return 0;
@@ -114,8 +113,7 @@ Result<uint64_t> DoUnlink(Task& t, int dirfd, uint64_t path_addr, bool rmdir) {
   if (rmdir && !child->inode()->IsDir()) return Errno(ENOTDIR);
   if (child->mounted()) return Errno(EBUSY);
   const auto& dir = pn.parent.dentry->inode();
-  TRY(vfs::CheckPermission(TRY(dir->Stat()), t.creds(), W_OK | X_OK));
-  if (pn.parent.mount->read_only() || dir->ReadOnly()) return Errno(EROFS);
+  TRY(vfs::CheckDirWritable(pn.parent, t.creds()));
   if (rmdir) {
     TRY(dir->RemoveDir(pn.name));
   } else {
@@ -134,8 +132,7 @@ Result<uint64_t> DoSymlink(Task& t, uint64_t target_addr, int dirfd, uint64_t pa
   if (pn.name.empty() || pn.name == "." || pn.name == ".." || pn.trailing_slash) return Errno(EEXIST);
   if (pn.parent.dentry->Child(pn.name)) return Errno(EEXIST);
   const auto& dir = pn.parent.dentry->inode();
-  TRY(vfs::CheckPermission(TRY(dir->Stat()), t.creds(), W_OK | X_OK));
-  if (pn.parent.mount->read_only() || dir->ReadOnly()) return Errno(EROFS);
+  TRY(vfs::CheckDirWritable(pn.parent, t.creds()));
   auto inode = TRY(dir->MakeSymlink(pn.name, target, t.creds()));
   pn.parent.dentry->AddChild(pn.name, std::move(inode));
   return 0;
