@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
@@ -26,23 +28,8 @@
 
 namespace {
 
-// A pointer into a PROT_NONE page: any kernel access to it faults.
-void* BadPtr() {
-  static void* page = [] {
-    void* p = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) abort();
-    return p;
-  }();
-  return page;
-}
-
-// Returns an fd number that is certainly not open.
-int ClosedFd() {
-  int fd = open("/dev/null", O_RDONLY);
-  if (fd < 0) abort();
-  close(fd);
-  return fd;
-}
+using husk_test::BadPtr;
+using husk_test::ClosedFd;
 
 class FileIo : public ::testing::Test {
  protected:

@@ -1,0 +1,30 @@
+// Helpers the syscall tests share.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace husk_test {
+
+// A pointer into a PROT_NONE page: any kernel access to it faults.
+inline void* BadPtr() {
+  static void* page = [] {
+    void* p = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) abort();
+    return p;
+  }();
+  return page;
+}
+
+// Returns an fd number that is certainly not open.
+inline int ClosedFd() {
+  int fd = open("/dev/null", O_RDONLY);
+  if (fd < 0) abort();
+  close(fd);
+  return fd;
+}
+
+}  // namespace husk_test
