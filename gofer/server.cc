@@ -58,6 +58,16 @@ Result<ScopedFd> OpenAt(int dir_fd, const char* name, int flags) {
   return ScopedFd(fd);
 }
 
+// The target of the link that an O_PATH|O_NOFOLLOW fd holds (the empty
+// path names the fd itself).
+Result<std::string> ReadLinkFd(int fd) {
+  char target[PATH_MAX];
+  ssize_t n = ::readlinkat(fd, "", target, sizeof(target));
+  if (n < 0) return Errno(errno);
+  if (static_cast<size_t>(n) == sizeof(target)) return Errno(ENAMETOOLONG);
+  return std::string(target, n);
+}
+
 Result<struct stat> StatFd(int fd) {
   struct stat st;
   if (::fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return Errno(errno);
@@ -188,10 +198,19 @@ Result<Server::Response> Server::Walk(WireReader& in) {
   // (including a symlink) fails here with ENOTDIR.
   ScopedFd fd = TRY(OpenAt(dir->fd->get(), name.c_str(), O_PATH));
   struct stat st = TRY(StatFd(fd.get()));
+  // A symlink's target comes with the walk: path walks follow most links
+  // they meet, and this spares them a ReadLink round trip.
+  std::string target;
+  if (S_ISLNK(st.st_mode)) {
+    target = ReadLinkFd(fd.get()).value_or("");
+    st = TRY(StatFd(fd.get()));  // reading the link may have set its atime
+  }
   Node node{std::make_shared<const ScopedFd>(std::move(fd)), dir->fd, std::move(name),
             dir->export_index, st.st_dev, st.st_ino, st.st_mode & S_IFMT};
   Fid fid = TRY(AddFid(std::move(node)));
-  return With(WalkResponse{fid, ToWire(st)});
+  Response response = With(WalkResponse{fid, ToWire(st)});
+  response.body.WriteBytes(target);
+  return response;
 }
 
 Result<Server::Response> Server::GetAttr(WireReader& in) {
@@ -293,13 +312,9 @@ Result<Server::Response> Server::ReadLink(WireReader& in) {
   const Node* node = TRY(Lookup(req.fid));
   // readlink(2) on a non-link is EINVAL; readlinkat(fd, "") would say ENOENT.
   if (node->type != S_IFLNK) return Errno(EINVAL);
-  char target[PATH_MAX];
-  // The empty path reads the link that the O_PATH|O_NOFOLLOW fd itself holds.
-  ssize_t n = ::readlinkat(node->fd->get(), "", target, sizeof(target));
-  if (n < 0) return Errno(errno);
-  if (static_cast<size_t>(n) == sizeof(target)) return Errno(ENAMETOOLONG);
+  std::string target = TRY(ReadLinkFd(node->fd->get()));
   Response response;
-  response.body.WriteBytes(std::string_view(target, n));
+  response.body.WriteBytes(target);
   return response;
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "base/log.h"
 #include "gofer/protocol/client.h"
 #include "gofer/protocol/spawn.h"
@@ -237,6 +238,7 @@ struct RunRequest {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   bool strace = false;
+  host::SentryFilter filter;
 };
 
 // On the task's thread: execs the program, confines the sentry, and runs
@@ -253,7 +255,7 @@ kernel::ExitStatus RunInitTask(kernel::Kernel& k, kernel::Task& task, const RunR
   }
   if (!exec) ExecFailed(req.argv[0], exec.error());
   // TSYNC: the filter covers every sentry thread.
-  if (auto r = host::InstallSentryFilter(); !r) {
+  if (auto r = host::InstallSentryFilter(req.filter); !r) {
     Die(1, fmt::format("cannot install the sentry's seccomp filter: {}", ErrnoText(r.error().value())));
   }
   kernel::ExitStatus status = task.Run();
@@ -316,12 +318,19 @@ int Run(int argc, char** argv) {
     HUSK_DEBUG("platform ready");
     std::unique_ptr<kernel::Task> task = handed.get();
     status = RunInitTask(k, *task, request);
+    // The sandbox is over. The gofer and the stub die side by side, and
+    // nothing of the memory file needs giving back page by page.
+    kill(spawned->pid, SIGKILL);
     k.memory_file().Abandon();
     // Files may hold memory-file pages (tmpfs): they go before the kernel
     // and its memory file.
     task.reset();
   });
 
+  // While the gofer initialises.
+  auto filter = host::BuildSentryFilter();
+  if (!filter) Die(1, fmt::format("cannot build the sentry's seccomp filter: {}", ErrnoText(filter.error().value())));
+  request.filter = std::move(*filter);
   if (auto r = gofer::AwaitGofer(*spawned); !r) {
     Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(r.error().value())));
   }
@@ -371,7 +380,6 @@ int Run(int argc, char** argv) {
   HUSK_DEBUG("program exited");
   client->Close();
   client.reset();
-  kill(spawned->pid, SIGKILL);
   waitpid(spawned->pid, nullptr, 0);
   HUSK_DEBUG("gofer gone");
   return status.ShellStatus();
@@ -392,6 +400,9 @@ int PrintSyscalls() {
 
 int main(int argc, char** argv) {
   husk::SetProgramName("sentry");
+  // absl's lock-order graph costs on every Mutex operation; tests and TSan
+  // find lock-order bugs, production does not need to.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (argc < 2) {
     fputs(husk::kUsage, stderr);
     return 2;

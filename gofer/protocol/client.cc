@@ -1,5 +1,7 @@
 #include "gofer/protocol/client.h"
 
+#include <sys/stat.h>
+
 #include <cstring>
 
 #include "gofer/protocol/channel.h"
@@ -42,9 +44,25 @@ Result<T> Exactly(std::span<const std::byte> body) {
   return value;
 }
 
-Result<std::pair<Fid, Attr>> DecodeWalk(std::span<const std::byte> body) {
-  WalkResponse w = TRY(Exactly<WalkResponse>(body));
-  return std::pair{w.fid, ToAttr(w.attr)};
+// readlink(2) never yields an empty target or one containing NUL.
+Result<std::string> LinkTarget(std::span<const std::byte> bytes) {
+  std::string target(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (target.empty() || target.find('\0') != std::string::npos) return Errno(EIO);
+  return target;
+}
+
+Result<std::pair<Fid, Attr>> DecodeWalk(std::span<const std::byte> body,
+                                        std::string* link_target = nullptr) {
+  WireReader reader(body);
+  WalkResponse w;
+  if (!reader.Read(&w)) return Errno(EIO);
+  Attr attr = ToAttr(w.attr);
+  if (reader.remaining() != 0) {
+    if (!S_ISLNK(attr.mode)) return Errno(EIO);
+    std::string target = TRY(LinkTarget(body.subspan(sizeof(WalkResponse))));
+    if (link_target != nullptr) *link_target = std::move(target);
+  }
+  return std::pair{w.fid, attr};
 }
 
 }  // namespace
@@ -56,11 +74,12 @@ Result<std::pair<Fid, Attr>> Client::Attach(uint32_t export_index) {
   return DecodeWalk(reply.body);
 }
 
-Result<std::pair<Fid, Attr>> Client::Walk(Fid dir, std::string_view name) {
+Result<std::pair<Fid, Attr>> Client::Walk(Fid dir, std::string_view name,
+                                          std::string* link_target) {
   if (!IsValidComponent(name)) return Errno(EINVAL);
   if (name.size() >= kMaxWalkName) return Errno(ENAMETOOLONG);
   Reply reply = TRY(Call(MessageType::kWalk, WalkRequest{dir}, name));
-  return DecodeWalk(reply.body);
+  return DecodeWalk(reply.body, link_target);
 }
 
 Result<Attr> Client::GetAttr(Fid fid) {
@@ -105,10 +124,7 @@ Result<std::pair<uint64_t, bool>> Client::ReadDirPage(Fid fid, uint64_t cookie,
 
 Result<std::string> Client::ReadLink(Fid fid) {
   Reply reply = TRY(Call(MessageType::kReadLink, FidRequest{fid}));
-  std::string target(reinterpret_cast<const char*>(reply.body.data()), reply.body.size());
-  // readlink(2) never yields an empty target or one containing NUL.
-  if (target.empty() || target.find('\0') != std::string::npos) return Errno(EIO);
-  return target;
+  return LinkTarget(reply.body);
 }
 
 Result<struct statfs> Client::StatFs(Fid fid) {

@@ -51,8 +51,10 @@ class Client {
   // Looks up ONE component in `dir` without following a symlink: walking to
   // a symlink returns the link itself. "", ".", "..", and names with '/' or
   // NUL are EINVAL; other errors are the host's (ENOENT, ENOTDIR, EACCES,
-  // ENAMETOOLONG).
-  Result<std::pair<Fid, Attr>> Walk(Fid dir, std::string_view name);
+  // ENAMETOOLONG). A symlink's target, which the gofer sends with the walk,
+  // is stored in `*link_target` when that is given.
+  Result<std::pair<Fid, Attr>> Walk(Fid dir, std::string_view name,
+                                    std::string* link_target = nullptr);
   Result<Attr> GetAttr(Fid fid);
   // Opens the file and returns the host fd (close-on-exec). `flags` are
   // open(2) flags: access mode plus O_TRUNC, O_APPEND, O_NONBLOCK,

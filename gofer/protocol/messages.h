@@ -102,7 +102,8 @@ struct WireAttr {
   int64_t ctime_sec, ctime_nsec;
 };
 
-// Attach and Walk.
+// Attach and Walk. A walk to a symlink is followed by the link's target as
+// the tail (no NUL); to anything else, by nothing.
 struct WalkResponse {
   Fid fid;
   WireAttr attr;

@@ -29,8 +29,9 @@ std::vector<std::string> GoferArgs(const std::string& binary, const std::vector<
   ::_exit(127);
 }
 
-// Runs in the forked child of a possibly multi-threaded parent, so it makes
-// only async-signal-safe calls. Reports a failure's errno on `status_fd`
+// Runs in the vforked child of a possibly multi-threaded parent, on its
+// stack and in its memory, so it makes only async-signal-safe calls and
+// writes no memory of the parent's. Reports a failure's errno on `status_fd`
 // (close-on-exec, so a successful exec reports nothing).
 [[noreturn]] void ExecGofer(int sock, int status_fd, pid_t parent, char* const argv[]) {
   // Move the status pipe out of the way before fd 3 is taken.
@@ -51,6 +52,15 @@ std::vector<std::string> GoferArgs(const std::string& binary, const std::vector<
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::execve(argv[0], argv, environ);
   ChildFailed(status);
+}
+
+// vfork: the child borrows our memory until its execve, which spares
+// copying the page tables (a fork cost ~0.6 ms of start-up). A function of
+// its own, so that no caller's variable lives across the vfork.
+[[gnu::noinline]] pid_t VforkGofer(int sock, int status_fd, pid_t parent, char* const argv[]) {
+  pid_t pid = ::vfork();
+  if (pid == 0) ExecGofer(sock, status_fd, parent, argv);
+  return pid;
 }
 
 // Waits for the child's exec report: EOF means the exec succeeded.
@@ -94,10 +104,8 @@ Result<Spawned> StartGofer(const std::string& gofer_binary, const std::vector<Ex
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
+  pid_t pid = VforkGofer(gofer_end.get(), status_write.get(), ::getpid(), argv.data());
   if (pid < 0) return Errno(errno);
-  if (pid == 0) ExecGofer(gofer_end.get(), status_write.get(), parent, argv.data());
 
   gofer_end.Reset();
   status_write.Reset();

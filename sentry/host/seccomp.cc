@@ -1,11 +1,18 @@
 #include "sentry/host/seccomp.h"
 
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include <memory>
+
+#include "base/scoped_fd.h"
 
 namespace husk::host {
 namespace {
@@ -45,7 +52,7 @@ constexpr unsigned long kAllowedIoctls[] = {TCGETS, TCSETS, TCSETSW, TCSETSF, TI
 
 }  // namespace
 
-Result<void> InstallSentryFilter() {
+Result<SentryFilter> BuildSentryFilter() {
   // Anything else fails with EPERM: it does not happen, and the sentry
   // reports the error instead of dying.
   std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ERRNO(EPERM)),
@@ -74,8 +81,26 @@ Result<void> InstallSentryFilter() {
       return Errno(-r);
     }
   }
-  if (int r = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1); r < 0) return Errno(-r);
-  if (int r = seccomp_load(ctx.get()); r < 0) return Errno(-r);
+  // libseccomp (2.5) exports the compiled program only to an fd.
+  ScopedFd out(memfd_create("husk-seccomp", MFD_CLOEXEC));
+  if (!out.valid()) return Errno(errno);
+  if (int r = seccomp_export_bpf(ctx.get(), out.get()); r < 0) return Errno(-r);
+  const off_t size = lseek(out.get(), 0, SEEK_END);
+  if (size <= 0 || size % sizeof(sock_filter) != 0) return Errno(EINVAL);
+  SentryFilter filter(size / sizeof(sock_filter));
+  if (pread(out.get(), filter.data(), size, 0) != size) return Errno(EIO);
+  return filter;
+}
+
+Result<void> InstallSentryFilter(const SentryFilter& filter) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno(errno);
+  sock_fprog prog{static_cast<unsigned short>(filter.size()),
+                  const_cast<sock_filter*>(filter.data())};
+  // TSYNC: every thread of the sentry, not just the caller.
+  long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+  if (r < 0) return Errno(errno);
+  // A positive result is the id of a thread that could not be synced.
+  if (r > 0) return Errno(EBUSY);
   return Ok();
 }
 

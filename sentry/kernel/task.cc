@@ -33,7 +33,6 @@ ExitStatus Task::Run() {
         break;
     }
   }
-  mm_.reset();  // the stub goes with the address space
   return exit_status_;
 }
 

@@ -82,8 +82,11 @@ class GoferInode final : public Inode {
 
   Result<std::shared_ptr<Inode>> Lookup(std::string_view name) override {
     if (!IsDir()) return Errno(ENOTDIR);
-    auto [fid, attr] = TRY(client_->Walk(fid_, name));
-    return std::shared_ptr<Inode>(std::make_shared<GoferInode>(client_, fid, attr, read_only_));
+    std::string link;
+    auto [fid, attr] = TRY(client_->Walk(fid_, name, &link));
+    auto inode = std::make_shared<GoferInode>(client_, fid, attr, read_only_);
+    if (!link.empty() && read_only_) inode->link_ = std::move(link);
+    return std::shared_ptr<Inode>(std::move(inode));
   }
 
   Result<std::vector<DirEntry>> List() override {

@@ -160,6 +160,19 @@ TEST_F(GoferTest, ReadLinkReturnsTheTarget) {
   }
 }
 
+TEST_F(GoferTest, WalkToASymlinkBringsItsTarget) {
+  auto root = client_->Attach(0);
+  ASSERT_EQ(ErrName(root), "OK");
+  std::string target;
+  auto link = client_->Walk(root->first, "link_etc", &target);
+  ASSERT_EQ(ErrName(link), "OK");
+  EXPECT_EQ(target, "/etc");
+  std::string none = "unchanged";
+  auto file = client_->Walk(root->first, "file.txt", &none);
+  ASSERT_EQ(ErrName(file), "OK");
+  EXPECT_EQ(none, "unchanged");
+}
+
 TEST_F(GoferTest, ReadLinkOfAFileIsEinval) {
   auto file = WalkPath("file.txt");
   ASSERT_EQ(ErrName(file), "OK");
