@@ -39,9 +39,10 @@ struct Regs {
 // Why Context::Switch returned.
 struct Event {
   enum class Kind {
-    kSyscall,  // the thread executed `syscall`; regs hold its number and arguments
-    kFault,    // a synchronous fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP); see info
-    kDied,     // the stub died underneath us (killed from outside)
+    kSyscall,    // the thread executed `syscall`; regs hold its number and arguments
+    kFault,      // a synchronous fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP); see info
+    kInterrupt,  // Context::Interrupt was called (or a stray host signal): nothing happened
+    kDied,       // the stub died underneath us (killed from outside)
   };
   Kind kind = Kind::kSyscall;
   siginfo_t info{};
@@ -56,6 +57,10 @@ struct ReservedRange {
 
 class Context;
 
+// Address spaces and contexts are made on one host thread and run on
+// another: a new one is "pending" until the host thread that will run it
+// calls Context::Adopt. Map/Unmap/Protect/Reset/Fork/NewThread act through
+// the calling host thread's own (adopted) context in this address space.
 class AddressSpace {
  public:
   virtual ~AddressSpace() = default;
@@ -67,28 +72,46 @@ class AddressSpace {
                            bool populate = false) = 0;
   virtual Result<void> Unmap(uint64_t addr, uint64_t len) = 0;
   virtual Result<void> Protect(uint64_t addr, uint64_t len, int prot) = 0;
-  // The context of the address space's first thread.
-  virtual Context& MainContext() = 0;
+  // Removes every application mapping (exec of a new image). The caller
+  // must be the only thread left in the address space.
+  virtual Result<void> Reset() = 0;
+  // A new address space with no application mappings (fork), whose first
+  // thread TakeFirstThread hands out.
+  virtual Result<std::unique_ptr<AddressSpace>> Fork() = 0;
+  // A new thread in this address space (clone with CLONE_VM).
+  virtual Result<std::unique_ptr<Context>> NewThread() = 0;
+  // The first thread of a new address space, once; null afterwards.
+  virtual std::unique_ptr<Context> TakeFirstThread() = 0;
 };
 
 class Context {
  public:
   virtual ~Context() = default;
+  // Binds the thread to the calling host thread, which from then on is the
+  // only one to call Switch and the only one whose Map etc. go through it.
+  virtual Result<void> Adopt() = 0;
   // Runs the thread from `regs` until the next event; `regs` is updated to
   // the thread's state at that event.
   virtual Event Switch(Regs& regs) = 0;
+  // From any host thread: a Switch in progress (or the next one) returns
+  // kInterrupt soon. Spurious interrupts are harmless.
+  virtual void Interrupt() = 0;
   // Registers a fresh thread starts from: valid segment selectors, empty
   // general purpose registers, a reset FPU.
   virtual Regs InitialRegs() = 0;
   // CPU time the thread (or its whole address space's process) has used.
   virtual Result<timespec> CpuTime(bool thread_only) = 0;
+  // The thread's FP/SSE state now (signal frames, fork), and setting it
+  // (sigreturn). PARTIAL(xstate): the legacy FXSAVE area only; AVX upper
+  // halves are not saved across a handler.
+  virtual Result<void> GetFp(user_fpregs_struct& fp) = 0;
+  virtual Result<void> SetFp(const user_fpregs_struct& fp) = 0;
 };
 
 class Platform {
  public:
   virtual ~Platform() = default;
-  // A new, empty address space with one thread. Must be called on the host
-  // thread that will run its Context (ptrace binds tracees to a thread).
+  // A new, empty address space with one (pending) thread.
   virtual Result<std::unique_ptr<AddressSpace>> NewAddressSpace() = 0;
   // Address ranges every address space reserves for the platform; the
   // memory manager never maps application memory there.

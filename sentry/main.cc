@@ -241,9 +241,16 @@ struct RunRequest {
   host::SentryFilter filter;
 };
 
-// On the task's thread: execs the program, confines the sentry, and runs
-// the program to its end.
-kernel::ExitStatus RunInitTask(kernel::Kernel& k, kernel::Task& task, const RunRequest& req) {
+// On the init task's thread, before it runs: takes the first stub, execs
+// the program and confines the sentry.
+void StartInitTask(kernel::Kernel& k, kernel::Task& task, const RunRequest& req) {
+  if (auto r = k.PrepareAddressSpace(); !r) {
+    Die(1, fmt::format("cannot create a stub process: {}", ErrnoText(r.error().value())));
+  }
+  if (auto r = k.AdoptPrepared(task); !r) {
+    Die(1, fmt::format("cannot attach to the stub process: {}", ErrnoText(r.error().value())));
+  }
+  HUSK_DEBUG("platform ready");
   auto exec = k.Exec(task, req.path, req.argv, req.env);
   if (req.strace) {
     std::span<const std::string> shown(req.argv);
@@ -258,13 +265,6 @@ kernel::ExitStatus RunInitTask(kernel::Kernel& k, kernel::Task& task, const RunR
   if (auto r = host::InstallSentryFilter(req.filter); !r) {
     Die(1, fmt::format("cannot install the sentry's seccomp filter: {}", ErrnoText(r.error().value())));
   }
-  kernel::ExitStatus status = task.Run();
-  if (req.strace) {
-    std::string line = status.signal ? strace::FormatKilled(status.signal, status.core)
-                                     : strace::FormatExited(status.code);
-    (void)!write(2, line.data(), line.size());
-  }
-  return status;
 }
 
 int Run(int argc, char** argv) {
@@ -304,28 +304,9 @@ int Run(int argc, char** argv) {
   opts.strace = flags.strace;
   kernel::Kernel k(opts, std::move(*platform), std::move(*memory));
 
-  // The init task's own host thread (ptrace binds a stub to the thread that
-  // made it). It creates the first stub while this thread sets up the
-  // mounts, then takes the task, execs and runs it.
-  std::promise<std::unique_ptr<kernel::Task>> handoff;
-  std::future<std::unique_ptr<kernel::Task>> handed = handoff.get_future();
+  // The platform makes the sandbox's first stub (its zygote) on a thread
+  // of its own while this one sets up the gofer and the mounts.
   RunRequest request;
-  kernel::ExitStatus status;
-  std::thread task_thread([&] {
-    if (auto r = k.PrepareAddressSpace(); !r) {
-      Die(1, fmt::format("cannot create a stub process: {}", ErrnoText(r.error().value())));
-    }
-    HUSK_DEBUG("platform ready");
-    std::unique_ptr<kernel::Task> task = handed.get();
-    status = RunInitTask(k, *task, request);
-    // The sandbox is over. The gofer and the stub die side by side, and
-    // nothing of the memory file needs giving back page by page.
-    kill(spawned->pid, SIGKILL);
-    k.memory_file().Abandon();
-    // Files may hold memory-file pages (tmpfs): they go before the kernel
-    // and its memory file.
-    task.reset();
-  });
 
   // While the gofer initialises.
   auto filter = host::BuildSentryFilter();
@@ -375,8 +356,18 @@ int Run(int argc, char** argv) {
   auto path = FindProgram(k, *task, flags.argv[0], request.env);
   if (!path) ExecFailed(flags.argv[0], path.error());
   request.path = *path;
-  handoff.set_value(std::move(task));
-  task_thread.join();
+  k.Start(task, [&k, &request, t = task.get()] { StartInitTask(k, *t, request); });
+  task.reset();
+  const kernel::ExitStatus status = k.WaitForEnd();
+  if (request.strace) {
+    std::string line = status.signal ? strace::FormatKilled(status.signal, status.core)
+                                     : strace::FormatExited(status.code);
+    (void)!write(2, line.data(), line.size());
+  }
+  // The sandbox is over. The gofer and the stubs die side by side, and
+  // nothing of the memory file needs giving back page by page.
+  kill(spawned->pid, SIGKILL);
+  k.memory_file().Abandon();
   HUSK_DEBUG("program exited");
   client->Close();
   client.reset();

@@ -65,6 +65,14 @@ void FdTable::CloseOnExec() {
   }
 }
 
+std::shared_ptr<FdTable> FdTable::Clone() const {
+  auto copy = std::make_shared<FdTable>();
+  absl::MutexLock lock(&mu_);
+  absl::MutexLock copy_lock(&copy->mu_);
+  copy->fds_ = fds_;
+  return copy;
+}
+
 std::vector<int> FdTable::OpenFds() const {
   absl::MutexLock lock(&mu_);
   std::vector<int> out;

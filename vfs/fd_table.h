@@ -25,6 +25,8 @@ class FdTable {
   Result<void> SetCloexec(int fd, bool cloexec);
   // Closes every close-on-exec fd (execve).
   void CloseOnExec();
+  // A copy sharing the open files (fork without CLONE_FILES).
+  std::shared_ptr<FdTable> Clone() const;
   // The open fds, ascending (for /proc/self/fd).
   std::vector<int> OpenFds() const;
 

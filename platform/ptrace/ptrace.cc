@@ -16,7 +16,12 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <absl/synchronization/mutex.h>
+
 #include <fstream>
+#include <array>
+#include <map>
+#include <thread>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -25,14 +30,15 @@
 #include "base/log.h"
 #include "platform/platform.h"
 
-extern "C" char husk_stub_start[], husk_stub_end[], husk_stub_entry[], husk_stub_syscall[];
+extern "C" char husk_stub_start[], husk_stub_end[], husk_stub_entry[], husk_stub_syscall[],
+    husk_stub_clone[];
 
 namespace husk::platform {
 namespace {
 
 constexpr int kStubMemoryFd = 0;
 constexpr long kRseqFlagUnregister = 1;
-constexpr long kRseqSig = 0x53053053;  // glibc's RSEQ_SIG on x86  // the memory file's fd number inside a stub
+constexpr long kRseqSig = 0x53053053;  // glibc's RSEQ_SIG on x86
 
 // Raw syscalls for the child between clone and the stub code: it shares no
 // locks with libc's other threads, so it must not call into libc.
@@ -83,7 +89,8 @@ std::vector<sock_filter> StubFilter(uint64_t page_start, uint64_t page_end) {
   const uint32_t ip_hi = static_cast<uint32_t>(page_start >> 32);
   const uint32_t lo_start = static_cast<uint32_t>(page_start);
   const uint32_t lo_end = static_cast<uint32_t>(page_end - 1);
-  const uint32_t allowed[] = {SYS_mmap, SYS_munmap, SYS_mprotect, SYS_exit_group};
+  const uint32_t allowed[] = {SYS_mmap, SYS_munmap, SYS_mprotect, SYS_clone, SYS_pause,
+                              SYS_exit, SYS_exit_group};
   std::vector<sock_filter> f = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -124,6 +131,10 @@ std::vector<sock_filter> StubFilter(uint64_t page_start, uint64_t page_end) {
       RawSyscall(SYS_rseq, area, 32, kRseqFlagUnregister, kRseqSig);
     }
   }
+  // Stubs are children of the zygote (the first stub), which reaps none:
+  // ignoring SIGCHLD has the host reap them as they die.
+  const uint64_t ignore[4] = {reinterpret_cast<uint64_t>(SIG_IGN), 0, 0, 0};
+  RawSyscall(SYS_rt_sigaction, SIGCHLD, reinterpret_cast<long>(ignore), 0, 8);
   RawSyscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   if (RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, reinterpret_cast<long>(filter)) != 0) {
     RawSyscall(SYS_exit_group, 120);
@@ -143,194 +154,484 @@ std::vector<sock_filter> StubFilter(uint64_t page_start, uint64_t page_end) {
   __builtin_unreachable();
 }
 
-class PtraceContext;
-
-class PtraceAddressSpace final : public AddressSpace {
- public:
-  PtraceAddressSpace(pid_t pid, const user_regs_struct& stub_regs, const user_fpregs_struct& fp);
-  ~PtraceAddressSpace() override;
-
-  Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset, bool populate) override {
-    const int flags = MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0);
-    TRY(Inject(SYS_mmap, addr, len, prot, flags, kStubMemoryFd, offset));
-    return Ok();
-  }
-  Result<void> Unmap(uint64_t addr, uint64_t len) override {
-    TRY(Inject(SYS_munmap, addr, len));
-    return Ok();
-  }
-  Result<void> Protect(uint64_t addr, uint64_t len, int prot) override {
-    TRY(Inject(SYS_mprotect, addr, len, prot));
-    return Ok();
-  }
-  Context& MainContext() override;
-
-  // Runs one host syscall in the (stopped) stub from its code page.
-  Result<uint64_t> Inject(long nr, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0,
-                          uint64_t a4 = 0, uint64_t a5 = 0, uint64_t a6 = 0);
-
-  pid_t pid() const { return pid_; }
-  const user_regs_struct& stub_regs() const { return stub_regs_; }
-  const user_fpregs_struct& initial_fp() const { return initial_fp_; }
-  bool dead() const { return dead_; }
-  void set_dead() { dead_ = true; }
-
- private:
-  pid_t pid_;
-  user_regs_struct stub_regs_;   // segment selectors and flags of a stub thread
-  user_fpregs_struct initial_fp_;
-  std::unique_ptr<PtraceContext> main_;
-  bool dead_ = false;
-};
-
-class PtraceContext final : public Context {
- public:
-  explicit PtraceContext(PtraceAddressSpace& as) : as_(as) {}
-
-  Regs InitialRegs() override {
-    Regs r;
-    const user_regs_struct& s = as_.stub_regs();
-    r.gp.cs = s.cs;
-    r.gp.ss = s.ss;
-    r.gp.ds = s.ds;
-    r.gp.es = s.es;
-    r.gp.fs = s.fs;
-    r.gp.gs = s.gs;
-    r.gp.eflags = 0x202;  // IF, and the reserved bit 1
-    r.fp = as_.initial_fp();
-    return r;
-  }
-
-  Event Switch(Regs& regs) override;
-
-  Result<timespec> CpuTime(bool thread_only) override {
-    // The stub's host CPU clock (MAKE_PROCESS_CPUCLOCK / MAKE_THREAD_CPUCLOCK
-    // with CPUCLOCK_SCHED).
-    const clockid_t id = static_cast<clockid_t>((~static_cast<unsigned>(as_.pid()) << 3) |
-                                                (thread_only ? 6 : 2));
-    timespec ts;
-    if (clock_gettime(id, &ts) != 0) return Errno(errno);
-    return ts;
-  }
-
- private:
-  PtraceAddressSpace& as_;
-  bool fp_loaded_ = false;
-};
-
-PtraceAddressSpace::PtraceAddressSpace(pid_t pid, const user_regs_struct& stub_regs,
-                                       const user_fpregs_struct& fp)
-    : pid_(pid), stub_regs_(stub_regs), initial_fp_(fp), main_(new PtraceContext(*this)) {}
-
-PtraceAddressSpace::~PtraceAddressSpace() {
-  kill(pid_, SIGKILL);
-  int status;
-  while (waitpid(pid_, &status, __WALL) < 0 && errno == EINTR) {
-  }
-}
-
-Context& PtraceAddressSpace::MainContext() { return *main_; }
-
-// Waits for the next stop of `pid` that is not a stray host signal.
-// Returns the wait status.
-int WaitStop(pid_t pid) {
+// Waits for the next stop (or death) of traced thread `tid`; returns the
+// wait status, 0 if there is nothing to wait for.
+int WaitStop(pid_t tid) {
   int status = 0;
-  while (waitpid(pid, &status, __WALL) < 0) {
+  while (waitpid(tid, &status, __WALL) < 0) {
     if (errno != EINTR) return 0;
   }
   return status;
 }
 
-Result<uint64_t> PtraceAddressSpace::Inject(long nr, uint64_t a1, uint64_t a2, uint64_t a3,
-                                            uint64_t a4, uint64_t a5, uint64_t a6) {
-  if (dead_) return Errno(EFAULT);
-  user_regs_struct r = stub_regs_;
-  r.rip = reinterpret_cast<uint64_t>(husk_stub_syscall);
+// Binds the calling host thread and stub thread `tid` to the CPU the host
+// thread is on: a tracer and its tracee that share a CPU hand a syscall back
+// and forth without a cross-CPU wakeup (~17 us here against ~25 us across
+// two). PARTIAL(cpu binding): fixed at creation, never rebalanced.
+void BindToThisCpu(pid_t tid) {
+  int cpu = sched_getcpu();
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  sched_setaffinity(0, sizeof(set), &set);
+  sched_setaffinity(tid, sizeof(set), &set);
+}
+
+// Runs one host syscall in stopped, traced stub thread `tid` from the stub
+// page: `entry` is husk_stub_syscall, or husk_stub_clone for a clone whose
+// child must come out untraced and spinning. For clone the result is the
+// child's host tid (the stub's own result is its pid in the stubs' pid
+// namespace), learnt from the PTRACE_EVENT_CLONE/FORK stop.
+Result<uint64_t> InjectSyscall(pid_t tid, const user_regs_struct& base, const char* entry, long nr,
+                               std::array<uint64_t, 6> args, bool* died) {
+  user_regs_struct r = base;
+  r.rip = reinterpret_cast<uint64_t>(entry);
   r.rax = nr;
   r.orig_rax = -1;
-  r.rdi = a1;
-  r.rsi = a2;
-  r.rdx = a3;
-  r.r10 = a4;
-  r.r8 = a5;
-  r.r9 = a6;
-  if (ptrace(PTRACE_SETREGS, pid_, 0, &r) != 0) return Errno(errno);
+  r.rdi = args[0];
+  r.rsi = args[1];
+  r.rdx = args[2];
+  r.r10 = args[3];
+  r.r8 = args[4];
+  r.r9 = args[5];
+  if (ptrace(PTRACE_SETREGS, tid, 0, &r) != 0) return Errno(errno);
+  pid_t cloned = 0;
   for (;;) {
-    if (ptrace(PTRACE_CONT, pid_, 0, 0) != 0) return Errno(errno);
-    int status = WaitStop(pid_);
+    if (ptrace(PTRACE_CONT, tid, 0, 0) != 0) return Errno(errno);
+    int status = WaitStop(tid);
     if (!WIFSTOPPED(status)) {
-      dead_ = true;
+      *died = true;
       return Errno(EFAULT);
     }
-    if (WSTOPSIG(status) == SIGTRAP) break;
-    {
-      siginfo_t si{};
-      user_regs_struct fr{};
-      ptrace(PTRACE_GETSIGINFO, pid_, 0, &si);
-      ptrace(PTRACE_GETREGS, pid_, 0, &fr);
-      HUSK_DEBUG("stub {}: signal {} (code {} addr {}) at rip {:#x} while injecting syscall {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x})",
-                 pid_, WSTOPSIG(status), si.si_code, si.si_addr, fr.rip, nr, a1, a2, a3, a4, a5, a6);
+    const int event = status >> 16;
+    if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK) {
+      unsigned long msg = 0;
+      ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg);
+      cloned = static_cast<pid_t>(msg);
+      // The child came out traced by us; let it go (it spins) for the
+      // thread that will run it to seize.
+      int cs = WaitStop(cloned);
+      if (WIFSTOPPED(cs)) ptrace(PTRACE_DETACH, cloned, 0, 0);
+      continue;
     }
-    if (WSTOPSIG(status) != SIGSTOP && WSTOPSIG(status) != SIGINT && WSTOPSIG(status) != SIGTERM) {
-      // The stub faulted running its own code: it is unusable.
-      kill(pid_, SIGKILL);
-      dead_ = true;
-      return Errno(EFAULT);
+    if (WSTOPSIG(status) == SIGTRAP && event == 0) break;
+    if (event != 0 || WSTOPSIG(status) == SIGSTOP || WSTOPSIG(status) == SIGURG ||
+        WSTOPSIG(status) == SIGINT || WSTOPSIG(status) == SIGTERM) {
+      // An interrupt or a host signal sent from outside: drop it and go on.
+      continue;
     }
-    // A host signal sent to the stub from outside: drop it and go on.
+    HUSK_DEBUG("stub {}: signal {} while injecting syscall {}", tid, WSTOPSIG(status), nr);
+    // The stub faulted running its own code: it is unusable.
+    syscall(SYS_tgkill, tid, tid, SIGKILL);
+    *died = true;
+    return Errno(EFAULT);
   }
-  if (ptrace(PTRACE_GETREGS, pid_, 0, &r) != 0) return Errno(errno);
+  if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0) return Errno(errno);
   int64_t ret = static_cast<int64_t>(r.rax);
   if (ret < 0 && ret > -4096) return Errno(static_cast<int>(-ret));
+  if (entry == husk_stub_clone) {
+    if (cloned <= 0) return Errno(EAGAIN);
+    return static_cast<uint64_t>(cloned);
+  }
   return static_cast<uint64_t>(ret);
 }
 
-Event PtraceContext::Switch(Regs& regs) {
+// ptrace options of every stub thread: syscall stops marked, death with
+// its tracer, and clone events to learn injected children's host tids.
+constexpr long kStubOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE |
+                              PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+
+class PtraceAddressSpace;
+
+// One stub thread, traced by the host thread that adopted it.
+class PtraceThread final : public Context {
+ public:
+  PtraceThread(std::shared_ptr<PtraceAddressSpace> as, pid_t tid) : as_(std::move(as)), tid_(tid) {}
+  ~PtraceThread() override;
+
+  Result<void> Adopt() override;
+  Event Switch(Regs& regs) override;
+  void Interrupt() override;
+  Regs InitialRegs() override;
+  Result<timespec> CpuTime(bool thread_only) override;
+  Result<void> GetFp(user_fpregs_struct& fp) override {
+    if (!fp_loaded_) return Errno(EINVAL);
+    if (ptrace(PTRACE_GETFPREGS, tid_, 0, &fp) != 0) return Errno(errno);
+    return Ok();
+  }
+  Result<void> SetFp(const user_fpregs_struct& fp) override {
+    if (ptrace(PTRACE_SETFPREGS, tid_, 0, &fp) != 0) return Errno(errno);
+    fp_loaded_ = true;
+    return Ok();
+  }
+
+  // Runs one host syscall in the (stopped) stub thread from its code page,
+  // starting at `entry` (husk_stub_syscall or husk_stub_clone).
+  Result<uint64_t> Inject(const char* entry, long nr, uint64_t a1 = 0, uint64_t a2 = 0,
+                          uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0, uint64_t a6 = 0);
+
+  pid_t tid() const { return tid_; }
+  bool dead() const { return dead_; }
+
+ private:
+  std::shared_ptr<PtraceAddressSpace> as_;
+  const pid_t tid_;
+  pid_t tracer_ = 0;  // host tid of the adopting thread
+  user_regs_struct stub_regs_{};  // segment selectors and flags of a stub thread
+  user_fpregs_struct initial_fp_{};
+  bool fp_loaded_ = false;
+  bool dead_ = false;
+};
+
+// A stub process. Shared by its PtraceThreads (which keep it alive) and the
+// AddressSpace handle the memory manager owns.
+class PtraceAddressSpace : public std::enable_shared_from_this<PtraceAddressSpace> {
+ public:
+  PtraceAddressSpace(pid_t pid, const KeptRange& kept, bool needs_reset)
+      : pid_(pid), kept_(kept), needs_reset_(needs_reset) {}
+  ~PtraceAddressSpace() {
+    // Threads exit one by one; whatever is left (a thread never adopted)
+    // goes now. The zygote reaps the process.
+    kill(pid_, SIGKILL);
+  }
+
+  pid_t pid() const { return pid_; }
+  const KeptRange& kept() const { return kept_; }
+
+  void Register(pid_t host_tid, PtraceThread* t) {
+    absl::MutexLock lock(&mu_);
+    threads_[host_tid] = t;
+  }
+  void Unregister(pid_t host_tid, PtraceThread* t) {
+    absl::MutexLock lock(&mu_);
+    auto it = threads_.find(host_tid);
+    if (it != threads_.end() && it->second == t) threads_.erase(it);
+  }
+  // The calling host thread's stub thread in this process.
+  Result<PtraceThread*> Mine() {
+    absl::MutexLock lock(&mu_);
+    auto it = threads_.find(static_cast<pid_t>(gettid()));
+    if (it == threads_.end() || it->second->dead()) return Errno(EFAULT);
+    return it->second;
+  }
+  // Once, on the first adoption of a forked process: drop the parent's
+  // mappings that the host fork copied.
+  bool TakeNeedsReset() {
+    absl::MutexLock lock(&mu_);
+    return std::exchange(needs_reset_, false);
+  }
+
+  Result<void> Reset(PtraceThread& via) {
+    uint64_t lo_start = reinterpret_cast<uint64_t>(husk_stub_start);
+    uint64_t lo_end = reinterpret_cast<uint64_t>(husk_stub_end);
+    uint64_t hi_start = kept_.start, hi_end = kept_.end;
+    if (hi_start < lo_start) {
+      std::swap(lo_start, hi_start);
+      std::swap(lo_end, hi_end);
+    }
+    TRY(via.Inject(husk_stub_syscall, SYS_munmap, 0, lo_start));
+    TRY(via.Inject(husk_stub_syscall, SYS_munmap, lo_end, hi_start - lo_end));
+    TRY(via.Inject(husk_stub_syscall, SYS_munmap, hi_end, kTaskSizeMax - hi_end));
+    return Ok();
+  }
+
+  static constexpr uint64_t kTaskSizeMax = 0x7ffffffff000;
+
+ private:
+  const pid_t pid_;
+  const KeptRange kept_;
+  absl::Mutex mu_;
+  std::map<pid_t, PtraceThread*> threads_ ABSL_GUARDED_BY(mu_);
+  bool needs_reset_ ABSL_GUARDED_BY(mu_);
+};
+
+// The AddressSpace the memory manager holds.
+class PtraceAddressSpaceHandle final : public AddressSpace {
+ public:
+  explicit PtraceAddressSpaceHandle(std::shared_ptr<PtraceAddressSpace> as)
+      : as_(std::move(as)), first_(std::make_unique<PtraceThread>(as_, as_->pid())) {}
+
+  Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset, bool populate) override {
+    const int flags = MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0);
+    PtraceThread* t = TRY(as_->Mine());
+    TRY(t->Inject(husk_stub_syscall, SYS_mmap, addr, len, prot, flags, kStubMemoryFd, offset));
+    return Ok();
+  }
+  Result<void> Unmap(uint64_t addr, uint64_t len) override {
+    PtraceThread* t = TRY(as_->Mine());
+    TRY(t->Inject(husk_stub_syscall, SYS_munmap, addr, len));
+    return Ok();
+  }
+  Result<void> Protect(uint64_t addr, uint64_t len, int prot) override {
+    PtraceThread* t = TRY(as_->Mine());
+    TRY(t->Inject(husk_stub_syscall, SYS_mprotect, addr, len, prot));
+    return Ok();
+  }
+  Result<void> Reset() override { return as_->Reset(*TRY(as_->Mine())); }
+
+  Result<std::unique_ptr<AddressSpace>> Fork() override {
+    PtraceThread* t = TRY(as_->Mine());
+    // CLONE_PARENT: the new stub is the zygote's child too, reaped by it.
+    const long pid = static_cast<long>(
+        TRY(t->Inject(husk_stub_clone, SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0)));
+    auto child = std::make_shared<PtraceAddressSpace>(static_cast<pid_t>(pid), as_->kept(),
+                                                      /*needs_reset=*/true);
+    return std::unique_ptr<AddressSpace>(new PtraceAddressSpaceHandle(std::move(child)));
+  }
+
+  Result<std::unique_ptr<Context>> NewThread() override {
+    PtraceThread* t = TRY(as_->Mine());
+    constexpr long kFlags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                            CLONE_SYSVSEM;
+    const long tid = static_cast<long>(TRY(t->Inject(husk_stub_clone, SYS_clone, kFlags, 0, 0, 0, 0)));
+    return std::unique_ptr<Context>(new PtraceThread(as_, static_cast<pid_t>(tid)));
+  }
+
+  std::unique_ptr<Context> TakeFirstThread() override { return std::move(first_); }
+
+ private:
+  std::shared_ptr<PtraceAddressSpace> as_;
+  std::unique_ptr<PtraceThread> first_;
+};
+
+PtraceThread::~PtraceThread() {
+  if (tracer_ != 0) as_->Unregister(tracer_, this);
+  if (tracer_ == 0) {
+    // Never adopted: it spins untraced.
+    syscall(SYS_tgkill, as_->pid(), tid_, SIGKILL);
+    return;
+  }
+  if (dead_) return;
+  // Let the thread go, pointed at exit(0): it leaves by itself, and the
+  // last one takes its process with it (the zygote reaps it). Detaching
+  // rather than waiting matters for a thread-group leader, whose death is
+  // not reported while other threads live.
+  user_regs_struct r = stub_regs_;
+  r.rip = reinterpret_cast<uint64_t>(husk_stub_syscall);
+  r.rax = SYS_exit;
+  r.rdi = 0;
+  r.orig_rax = -1;
+  ptrace(PTRACE_SETOPTIONS, tid_, 0, PTRACE_O_TRACESYSGOOD);
+  ptrace(PTRACE_SETREGS, tid_, 0, &r);
+  ptrace(PTRACE_DETACH, tid_, 0, 0);
+}
+
+Result<void> PtraceThread::Adopt() {
+  if (ptrace(PTRACE_SEIZE, tid_, 0, kStubOptions) != 0) {
+    return Errno(errno);
+  }
+  tracer_ = static_cast<pid_t>(gettid());
+  if (ptrace(PTRACE_INTERRUPT, tid_, 0, 0) != 0) return Errno(errno);
+  for (;;) {
+    int status = WaitStop(tid_);
+    if (!WIFSTOPPED(status)) {
+      dead_ = true;
+      return Errno(ECHILD);
+    }
+    if ((status >> 16) == PTRACE_EVENT_STOP) break;
+    // A signal on its way in: drop it and wait for the interrupt's stop.
+    ptrace(PTRACE_CONT, tid_, 0, 0);
+  }
+  BindToThisCpu(tid_);
+  ptrace(PTRACE_GETREGS, tid_, 0, &stub_regs_);
+  user_fpregs_struct fp;
+  ptrace(PTRACE_GETFPREGS, tid_, 0, &fp);
+  // A fresh FPU as after execve: default control words, empty registers.
+  initial_fp_ = user_fpregs_struct{};
+  initial_fp_.cwd = 0x37f;
+  initial_fp_.mxcsr = 0x1f80;
+  initial_fp_.mxcr_mask = fp.mxcr_mask;
+  as_->Register(tracer_, this);
+  if (as_->TakeNeedsReset()) TRY(as_->Reset(*this));
+  return Ok();
+}
+
+Regs PtraceThread::InitialRegs() {
+  Regs r;
+  r.gp.cs = stub_regs_.cs;
+  r.gp.ss = stub_regs_.ss;
+  r.gp.ds = stub_regs_.ds;
+  r.gp.es = stub_regs_.es;
+  r.gp.fs = stub_regs_.fs;
+  r.gp.gs = stub_regs_.gs;
+  r.gp.eflags = 0x202;  // IF, and the reserved bit 1
+  r.fp = initial_fp_;
+  return r;
+}
+
+Result<timespec> PtraceThread::CpuTime(bool thread_only) {
+  // The stub's host CPU clock (MAKE_PROCESS_CPUCLOCK / MAKE_THREAD_CPUCLOCK
+  // with CPUCLOCK_SCHED).
+  const pid_t id_of = thread_only ? tid_ : as_->pid();
+  const clockid_t id =
+      static_cast<clockid_t>((~static_cast<unsigned>(id_of) << 3) | (thread_only ? 6 : 2));
+  timespec ts;
+  if (clock_gettime(id, &ts) != 0) return Errno(errno);
+  return ts;
+}
+
+void PtraceThread::Interrupt() {
+  // Any signal stops a traced thread before delivery; Switch drops it.
+  // SIGURG: ignored by default, so harmless to a thread on its way out.
+  syscall(SYS_tgkill, as_->pid(), tid_, SIGURG);
+}
+
+Result<uint64_t> PtraceThread::Inject(const char* entry, long nr, uint64_t a1, uint64_t a2,
+                                      uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6) {
+  if (dead_) return Errno(EFAULT);
+  bool died = false;
+  auto r = InjectSyscall(tid_, stub_regs_, entry, nr, {a1, a2, a3, a4, a5, a6}, &died);
+  if (died) dead_ = true;
+  return r;
+}
+
+Event PtraceThread::Switch(Regs& regs) {
   Event ev;
-  const pid_t pid = as_.pid();
-  if (as_.dead()) {
+  if (dead_) {
     ev.kind = Event::Kind::kDied;
     return ev;
   }
   if (!fp_loaded_) {
-    ptrace(PTRACE_SETFPREGS, pid, 0, &regs.fp);
+    ptrace(PTRACE_SETFPREGS, tid_, 0, &regs.fp);
     fp_loaded_ = true;
   }
   regs.gp.orig_rax = -1;  // no host syscall-restart logic on our return values
-  if (ptrace(PTRACE_SETREGS, pid, 0, &regs.gp) != 0) {
+  if (ptrace(PTRACE_SETREGS, tid_, 0, &regs.gp) != 0) {
     HUSK_ERROR("PTRACE_SETREGS: {}", ErrnoName(errno));
   }
+  ptrace(static_cast<__ptrace_request>(PTRACE_SYSEMU), tid_, 0, 0);
+  int status = WaitStop(tid_);
+  if (!WIFSTOPPED(status)) {
+    dead_ = true;
+    ev.kind = Event::Kind::kDied;
+    return ev;
+  }
+  int sig = WSTOPSIG(status);
+  if (sig == (SIGTRAP | 0x80)) {
+    ptrace(PTRACE_GETREGS, tid_, 0, &regs.gp);
+    ev.kind = Event::Kind::kSyscall;
+    return ev;
+  }
+  if ((status >> 16) == 0 &&
+      (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP)) {
+    ptrace(PTRACE_GETSIGINFO, tid_, 0, &ev.info);
+    // Only faults raised by the CPU count; a kill() from outside is a
+    // stray host signal (si_code <= 0).
+    if (ev.info.si_code > 0) {
+      ptrace(PTRACE_GETREGS, tid_, 0, &regs.gp);
+      ev.kind = Event::Kind::kFault;
+      return ev;
+    }
+  }
+  // An interrupt (ours or a stray host signal): suppressed, since the next
+  // resume passes no signal. The registers are unchanged.
+  ptrace(PTRACE_GETREGS, tid_, 0, &regs.gp);
+  ev.kind = Event::Kind::kInterrupt;
+  return ev;
+}
+
+// The zygote: the first stub, created with the sandbox's namespaces and
+// never running application code. Every address space's stub is its child
+// (forks use CLONE_PARENT), so it reaps them all, and as init of their pid
+// namespace it takes them all down when it dies, which it does when its
+// tracer (this thread) does (PTRACE_O_EXITKILL).
+class Zygote {
+ public:
+  Zygote(int memory_fd, const sock_fprog* filter, KeptRange kept)
+      : memory_fd_(memory_fd), filter_(filter), kept_(kept), thread_([this] { Serve(); }) {}
+  ~Zygote() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+
+  // A new stub process, untraced and spinning, for some thread to adopt.
+  Result<pid_t> Clone() {
+    absl::MutexLock lock(&mu_);
+    ++requests_;
+    mu_.Await(absl::Condition(
+        +[](Zygote* z) { return z->failed_ || z->answers_ >= z->requests_; }, this));
+    if (failed_) return Errno(error_);
+    pid_t pid = spawned_.front();
+    spawned_.erase(spawned_.begin());
+    ++taken_;
+    return pid;
+  }
+
+ private:
+  void Serve();
+  Result<pid_t> Create();
+
+  const int memory_fd_;
+  const sock_fprog* filter_;
+  const KeptRange kept_;
+  absl::Mutex mu_;
+  uint64_t requests_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t answers_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t taken_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<pid_t> spawned_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+  int error_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
+Result<pid_t> Zygote::Create() {
+  // Fresh, empty namespaces: even a host syscall that slipped through would
+  // find nothing to act on.
+  const long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID |
+                     CLONE_NEWUTS | SIGCHLD;
+  long pid = RawSyscall(SYS_clone, flags, 0, 0, 0, 0);
+  if (pid == 0) StubChild(memory_fd_, filter_, kept_);
+  if (pid < 0) return Errno(static_cast<int>(-pid));
+  int status = WaitStop(static_cast<pid_t>(pid));
+  if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP ||
+      ptrace(PTRACE_SETOPTIONS, pid, 0, kStubOptions) != 0) {
+    HUSK_ERROR("zygote {} did not start: status {:#x}", pid, status);
+    kill(static_cast<pid_t>(pid), SIGKILL);
+    waitpid(static_cast<pid_t>(pid), nullptr, __WALL);
+    return Errno(ECHILD);
+  }
+  return static_cast<pid_t>(pid);
+}
+
+void Zygote::Serve() {
+  auto zygote = Create();
+  user_regs_struct base{};
+  if (zygote) ptrace(PTRACE_GETREGS, *zygote, 0, &base);
   for (;;) {
-    ptrace(static_cast<__ptrace_request>(PTRACE_SYSEMU), pid, 0, 0);
-    int status = WaitStop(pid);
-    if (!WIFSTOPPED(status)) {
-      as_.set_dead();
-      ev.kind = Event::Kind::kDied;
-      return ev;
+    absl::MutexLock lock(&mu_);
+    if (!zygote) {
+      failed_ = true;
+      error_ = zygote.error().value();
     }
-    int sig = WSTOPSIG(status);
-    if (sig == (SIGTRAP | 0x80)) {
-      ptrace(PTRACE_GETREGS, pid, 0, &regs.gp);
-      ev.kind = Event::Kind::kSyscall;
-      return ev;
+    mu_.Await(absl::Condition(
+        +[](Zygote* z) { return z->stopping_ || z->requests_ > z->answers_; }, this));
+    if (stopping_ || failed_) break;
+    bool died = false;
+    auto pid = InjectSyscall(*zygote, base, husk_stub_clone, SYS_clone, {SIGCHLD, 0, 0, 0, 0, 0}, &died);
+    if (!pid) {
+      failed_ = true;
+      error_ = pid.error().value();
+      break;
     }
-    if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP) {
-      ptrace(PTRACE_GETSIGINFO, pid, 0, &ev.info);
-      // Only faults raised by the CPU count; a kill() from outside is a
-      // stray host signal (si_code <= 0).
-      if (ev.info.si_code > 0) {
-        ptrace(PTRACE_GETREGS, pid, 0, &regs.gp);
-        ev.kind = Event::Kind::kFault;
-        return ev;
-      }
-    }
-    // A stray host signal sent to the stub: suppress it and resume.
+    const int64_t ret = static_cast<int64_t>(*pid);
+    spawned_.push_back(static_cast<pid_t>(ret));
+    ++answers_;
+  }
+  // Leaving kills the zygote (PTRACE_O_EXITKILL) and with it every stub.
+  if (zygote) {
+    kill(*zygote, SIGKILL);
+    waitpid(*zygote, nullptr, __WALL);
   }
 }
 
 class PtracePlatform final : public Platform {
  public:
-  PtracePlatform(int memory_fd, KeptRange kept) : memory_fd_(memory_fd), kept_(kept) {
+  PtracePlatform(int memory_fd, KeptRange kept) : kept_(kept) {
     uint64_t page_start = reinterpret_cast<uint64_t>(husk_stub_start);
     uint64_t page_end = reinterpret_cast<uint64_t>(husk_stub_end);
     reserved_.push_back({page_start, page_end});
@@ -338,71 +639,24 @@ class PtracePlatform final : public Platform {
     filter_ = StubFilter(page_start, page_end);
     fprog_.len = static_cast<unsigned short>(filter_.size());
     fprog_.filter = filter_.data();
+    zygote_ = std::make_unique<Zygote>(memory_fd, &fprog_, kept_);
   }
 
-  Result<std::unique_ptr<AddressSpace>> NewAddressSpace() override;
+  Result<std::unique_ptr<AddressSpace>> NewAddressSpace() override {
+    pid_t pid = TRY(zygote_->Clone());
+    auto as = std::make_shared<PtraceAddressSpace>(pid, kept_, /*needs_reset=*/false);
+    return std::unique_ptr<AddressSpace>(new PtraceAddressSpaceHandle(std::move(as)));
+  }
   std::span<const ReservedRange> Reserved() const override { return reserved_; }
   uint64_t VdsoBase() const override { return kept_.vdso; }
 
  private:
-  int memory_fd_;
   KeptRange kept_;
   std::vector<ReservedRange> reserved_;
   std::vector<sock_filter> filter_;
   sock_fprog fprog_{};
+  std::unique_ptr<Zygote> zygote_;
 };
-
-Result<std::unique_ptr<AddressSpace>> PtracePlatform::NewAddressSpace() {
-  // A tracer and its tracee that share a CPU hand a syscall back and forth
-  // without a cross-CPU wakeup: here a ptrace round trip takes ~17 us on one
-  // CPU against ~25 us across two. Bind this (task) thread to the CPU it is
-  // on; the stub inherits the binding.
-  // PARTIAL(cpu binding): the binding is fixed at creation; rebalancing
-  // across CPUs comes with multi-threaded tasks.
-  if (int cpu = sched_getcpu(); cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof(set), &set);
-  }
-  // Fresh, empty namespaces: even a host syscall that slipped through would
-  // find nothing to act on.
-  const long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID |
-                     CLONE_NEWUTS | SIGCHLD;
-  long pid = RawSyscall(SYS_clone, flags, 0, 0, 0, 0);
-  if (pid == 0) StubChild(memory_fd_, &fprog_, kept_);
-  if (pid < 0) return Errno(static_cast<int>(-pid));
-  int status = WaitStop(static_cast<pid_t>(pid));
-  if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP) {
-    HUSK_ERROR("stub {} did not start: status {:#x}", pid, status);
-    if (WIFSTOPPED(status)) kill(static_cast<pid_t>(pid), SIGKILL);
-    waitpid(static_cast<pid_t>(pid), nullptr, __WALL);
-    return Errno(ECHILD);
-  }
-  if (ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL) != 0) {
-    int err = errno;
-    kill(static_cast<pid_t>(pid), SIGKILL);
-    waitpid(static_cast<pid_t>(pid), nullptr, __WALL);
-    return Errno(err);
-  }
-  user_regs_struct regs;
-  user_fpregs_struct fp;
-  if (LogEnabled(LogLevel::kDebug)) {
-    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
-    std::stringstream ss;
-    ss << maps.rdbuf();
-    HUSK_DEBUG("stub {} maps:\n{}", pid, ss.str());
-  }
-  ptrace(PTRACE_GETREGS, pid, 0, &regs);
-  ptrace(PTRACE_GETFPREGS, pid, 0, &fp);
-  // A fresh FPU as after execve: default control words, empty registers.
-  user_fpregs_struct clean{};
-  clean.cwd = 0x37f;
-  clean.mxcsr = 0x1f80;
-  clean.mxcr_mask = fp.mxcr_mask;
-  return std::unique_ptr<AddressSpace>(
-      new PtraceAddressSpace(static_cast<pid_t>(pid), regs, clean));
-}
 
 }  // namespace
 

@@ -45,6 +45,25 @@ husk_stub_syscall:
   syscall
   int3
 
+// husk_stub_clone: the sentry points rip here to run clone(2) in the stub
+// for a new stub process (fork) or stub thread. The parent stops with
+// int3 as after any injected syscall; the child, which nobody traces yet,
+// sleeps in pause(2) without touching memory until the sentry thread that
+// will run it attaches (PTRACE_SEIZE + PTRACE_INTERRUPT) and gives it
+// registers.
+  .globl husk_stub_clone
+husk_stub_clone:
+  syscall
+  test %rax, %rax
+  jz husk_stub_spin
+  int3
+
+  .globl husk_stub_spin
+husk_stub_spin:
+  mov $34, %eax  // pause
+  syscall
+  jmp husk_stub_spin
+
   .balign 4096
   .globl husk_stub_end
 husk_stub_end:

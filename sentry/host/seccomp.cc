@@ -35,7 +35,8 @@ constexpr int kAllowed[] = {
     SCMP_SYS(seccomp),
     // Threads, locks, time, identity.
     SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
-    SCMP_SYS(sched_setaffinity), SCMP_SYS(getcpu),
+    SCMP_SYS(sched_setaffinity), SCMP_SYS(getcpu), SCMP_SYS(sched_getparam),
+    SCMP_SYS(sched_getscheduler),
     SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
     SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(getrandom),
     SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(getgid), SCMP_SYS(geteuid),
@@ -60,6 +61,11 @@ Result<SentryFilter> BuildSentryFilter() {
   if (!ctx) return Errno(ENOMEM);
   for (int nr : kAllowed) {
     if (int r = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0); r < 0) return Errno(-r);
+  }
+  // glibc creates threads with clone3 and falls back to clone on ENOSYS;
+  // clone's flags can be checked, clone3's (in memory) cannot.
+  if (int r = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0); r < 0) {
+    return Errno(-r);
   }
   // fstat of an fd only (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH)).
   if (int r = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,

@@ -15,6 +15,18 @@
 namespace husk::kernel {
 namespace {
 
+// TRY past exec's point of no return: the old image is gone, so a failure
+// kills the process (with SIGSEGV, as Linux does) as well as failing.
+#define LATE(expr)                                                        \
+  ({                                                                      \
+    auto _husk_late_result = (expr);                                      \
+    if (!_husk_late_result.has_value()) [[unlikely]] {                    \
+      t.ExitGroup(ExitStatus{0, SIGSEGV, false});                         \
+      return _husk_late_result.error();                                   \
+    }                                                                     \
+    std::move(_husk_late_result).value();                                 \
+  })
+
 // ELF_ET_DYN_BASE on x86-64: where a PIE executable is loaded, 2/3 of the
 // way up the address space.
 constexpr uint64_t kEtDynBase = (mm::kTaskSize / 3 * 2) & ~kPageMask;
@@ -165,16 +177,30 @@ Result<void> Kernel::Exec(Task& t, const std::string& path, std::vector<std::str
       std::clamp<uint64_t>(stack_limit.rlim_cur, 128 << 10, 1ULL << 30);
   const uint64_t gap = std::max<uint64_t>(stack_size + (1 << 20), kMinGap);  // + stack_guard_gap
   const uint64_t mmap_base = PageDown(stack_top - gap - RandomPages(kMmapRandomBits));
-  std::unique_ptr<platform::AddressSpace> as =
-      prepared_ ? std::move(prepared_) : TRY(platform_->NewAddressSpace());
-  auto mm = std::make_unique<mm::MemoryManager>(*memory_, std::move(as), platform_->Reserved(), mmap_base);
+  // The stub: the prepared one for the first program; a fresh fork of the
+  // current one if the address space is shared with a vfork parent;
+  // otherwise the current one, emptied. From here on a failure cannot
+  // return to the old image (Linux's point of no return).
+  std::shared_ptr<platform::AddressSpace> as;
+  if (prepared_) {
+    as = std::move(prepared_);
+  } else if (t.shared_mm().use_count() > 1) {
+    as = TRY(t.mm().address_space().Fork());
+    auto ctx = as->TakeFirstThread();
+    TRY(ctx->Adopt());
+    t.SetContext(std::move(ctx));
+  } else {
+    as = t.mm().shared_address_space();
+    TRY(as->Reset());
+  }
+  auto mm = std::make_shared<mm::MemoryManager>(*memory_, std::move(as), platform_->Reserved(), mmap_base);
 
   const uint64_t exe_hint = img.dynamic ? kEtDynBase + RandomPages(kMmapRandomBits) : 0;
-  Loaded main = TRY(LoadImage(*mm, exe, img, exe_hint));
+  Loaded main = LATE(LoadImage(*mm, exe, img, exe_hint));
   uint64_t entry = main.bias + img.entry;
   uint64_t interp_bias = 0;
   if (interp) {
-    Loaded l = TRY(LoadImage(*mm, *interp, *interp_img, 0));
+    Loaded l = LATE(LoadImage(*mm, *interp, *interp_img, 0));
     interp_bias = l.bias;
     entry = l.bias + interp_img->entry;
   }
@@ -187,7 +213,7 @@ Result<void> Kernel::Exec(Task& t, const std::string& path, std::vector<std::str
   stack.prot = PROT_READ | PROT_WRITE | (img.exec_stack ? PROT_EXEC : 0);
   stack.flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN;
   stack.name = "[stack]";
-  TRY(mm->MMap(stack));
+  LATE(mm->MMap(stack));
 
   loader::StackSpec spec;
   spec.argv = std::move(argv);
@@ -214,17 +240,18 @@ Result<void> Kernel::Exec(Task& t, const std::string& path, std::vector<std::str
       {AT_SECURE, 0},
       {AT_HWCAP2, getauxval(AT_HWCAP2)},
   };
-  loader::StackImage image = TRY(loader::BuildStack(stack_top, spec, stack_size / 4));
-  TRY(mm->CopyOutForce(image.sp, image.bytes));
+  loader::StackImage image = LATE(loader::BuildStack(stack_top, spec, stack_size / 4));
+  LATE(mm->CopyOutForce(image.sp, image.bytes));
 
   // Past the point of no return: the new image replaces the old.
-  platform::Regs regs = mm->address_space().MainContext().InitialRegs();
+  platform::Regs regs = t.context().InitialRegs();
   regs.gp.rip = entry;
   regs.gp.rsp = image.sp;
   t.SetMemoryManager(std::move(mm));
   t.regs() = regs;
   t.set_exe(exe.path);
   t.fds().CloseOnExec();
+  (void)t.context().SetFp(regs.fp);
   HUSK_DEBUG("exec {} entry {:#x} sp {:#x}", path, entry, image.sp);
   return Ok();
 }

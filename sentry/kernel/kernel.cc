@@ -1,8 +1,15 @@
 #include "sentry/kernel/kernel.h"
 
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/log.h"
+
 namespace husk::kernel {
+
+// The highest pid handed out before wrapping (pid_max's default).
+constexpr int kPidMax = 4194304;
 
 Kernel::Kernel(KernelOptions opts, std::unique_ptr<platform::Platform> platform,
                std::unique_ptr<mm::MemoryFile> memory)
@@ -11,20 +18,481 @@ Kernel::Kernel(KernelOptions opts, std::unique_ptr<platform::Platform> platform,
   clock_gettime(CLOCK_REALTIME, &boot_time_);
 }
 
+Kernel::~Kernel() {
+  std::vector<std::shared_ptr<Task>> finished;
+  {
+    absl::MutexLock lock(&mu_);
+    finished.swap(finished_);
+  }
+  for (auto& t : finished) t->Join();
+}
+
 Result<void> Kernel::PrepareAddressSpace() {
   prepared_ = TRY(platform_->NewAddressSpace());
   return Ok();
 }
 
-std::unique_ptr<Task> Kernel::NewInitTask(std::shared_ptr<vfs::FdTable> fds,
-                                          vfs::Credentials creds) {
-  auto tg = std::make_shared<ThreadGroup>(1);
-  auto t = std::make_unique<Task>(*this, std::move(tg), 1);
+Result<void> Kernel::AdoptPrepared(Task& t) {
+  if (!prepared_) return Errno(EINVAL);
+  auto ctx = prepared_->TakeFirstThread();
+  TRY(ctx->Adopt());
+  t.SetContext(std::move(ctx));
+  return Ok();
+}
+
+int Kernel::AllocPidLocked() {
+  for (int i = 0; i < kPidMax; ++i) {
+    last_pid_ = last_pid_ >= kPidMax ? 1 : last_pid_ + 1;
+    if (!tasks_.contains(last_pid_) && !groups_.contains(last_pid_)) return last_pid_;
+  }
+  return -1;
+}
+
+std::shared_ptr<Task> Kernel::NewInitTask(std::shared_ptr<vfs::FdTable> fds, vfs::Credentials creds) {
+  absl::MutexLock lock(&mu_);
+  const int pid = AllocPidLocked();
+  auto tg = std::make_shared<ThreadGroup>(pid);
+  tg->pgid = pid;
+  tg->sid = pid;
+  auto t = std::make_shared<Task>(*this, tg, pid);
   t->set_fds(std::move(fds));
   t->creds() = std::move(creds);
   t->fs().root = vfs_.Root();
   t->fs().cwd = vfs_.Root();
+  tg->tasks.push_back(t.get());
+  tasks_[pid] = t;
+  groups_[pid] = tg;
+  init_ = tg;
   return t;
+}
+
+void Kernel::Start(std::shared_ptr<Task> t, std::function<void()> before_run) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++running_;
+  }
+  t->Start(std::move(before_run));
+}
+
+ExitStatus Kernel::WaitForEnd() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(+[](Kernel* k) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return k->init_done_ && k->running_ == 0;
+  }, this));
+  return init_status_;
+}
+
+Result<int> Kernel::Clone(Task& parent, const CloneArgs& a) {
+  const uint64_t f = a.flags;
+  // Flag combinations clone(2) refuses.
+  if ((f & CLONE_SIGHAND) && !(f & CLONE_VM)) return Errno(EINVAL);
+  if ((f & CLONE_THREAD) && !(f & CLONE_SIGHAND)) return Errno(EINVAL);
+  if ((f & CLONE_FS) && (f & CLONE_NEWNS)) return Errno(EINVAL);
+  constexpr uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
+                                   CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
+  // PARTIAL(namespaces): new namespaces inside the sandbox are refused as
+  // for a process without CAP_SYS_ADMIN.
+  if (f & kNamespaces) return Errno(EPERM);
+  const bool thread = (f & CLONE_THREAD) != 0;
+
+  // The address space: shared, or a copy in a forked stub.
+  std::shared_ptr<mm::MemoryManager> mm;
+  std::unique_ptr<platform::Context> ctx;
+  bool map_all = false;
+  if (f & CLONE_VM) {
+    mm = parent.shared_mm();
+    ctx = TRY(mm->address_space().NewThread());
+  } else {
+    std::shared_ptr<platform::AddressSpace> as = TRY(parent.mm().address_space().Fork());
+    ctx = as->TakeFirstThread();
+    mm = std::shared_ptr<mm::MemoryManager>(TRY(parent.mm().Fork(as)));
+    map_all = true;
+  }
+
+  std::shared_ptr<Task> child;
+  {
+    absl::MutexLock lock(&mu_);
+    if (parent.exiting || parent.thread_group().exiting) return Errno(EINTR);
+    const int tid = AllocPidLocked();
+    if (tid < 0) return Errno(EAGAIN);
+    std::shared_ptr<ThreadGroup> tg;
+    if (thread) {
+      tg = parent.shared_thread_group();
+    } else {
+      tg = std::make_shared<ThreadGroup>(tid);
+      tg->CopyFrom(parent.thread_group());
+      ThreadGroup* p = (f & CLONE_PARENT) ? parent.thread_group().parent : &parent.thread_group();
+      if (p == nullptr) return Errno(EINVAL);  // CLONE_PARENT from init
+      tg->parent = p;
+      tg->pgid = parent.thread_group().pgid;
+      tg->sid = parent.thread_group().sid;
+      tg->exit_signal = a.exit_signal;
+      tg->comm = parent.thread_group().comm;
+      groups_[tid] = tg;
+      p->children.push_back(tg);
+    }
+    child = std::make_shared<Task>(*this, tg, tid);
+    tg->tasks.push_back(child.get());
+    tasks_[tid] = child;
+  }
+  child->SetMemoryManager(mm);
+  child->SetContext(std::move(ctx));
+  if (map_all) child->set_map_all_on_start();
+  child->set_fds((f & CLONE_FILES) ? parent.shared_fds() : parent.fds().Clone());
+  child->set_fs((f & CLONE_FS) ? parent.shared_fs() : std::make_shared<FsContext>(parent.fs()));
+  child->creds() = parent.creds();
+  child->set_signal_mask(parent.signal_mask());
+  child->set_exe(parent.exe());
+  if (!(f & CLONE_VM) || (f & CLONE_VFORK)) {
+    // The alternate stack is inherited except by threads (and vfork children keep it too).
+    child->altstack() = parent.altstack();
+  }
+
+  // Registers: the parent's at the syscall, returning 0 in the child.
+  platform::Regs& r = child->regs();
+  r = parent.regs();
+  (void)parent.context().GetFp(r.fp);
+  r.gp.rax = 0;
+  if (a.stack != 0) r.gp.rsp = a.stack;
+  if (f & CLONE_SETTLS) {
+    r.gp.fs_base = a.tls;
+    r.gp.fs = 0;
+  }
+  const int tid = child->tid();
+  if (f & CLONE_PARENT_SETTID) (void)parent.mm().CopyOut(mm::UserPtr<int32_t>{a.parent_tid}, tid);
+  if (f & CLONE_CHILD_SETTID) (void)mm->CopyOut(mm::UserPtr<int32_t>{a.child_tid}, tid);
+  if (f & CLONE_CHILD_CLEARTID) child->set_clear_child_tid(a.child_tid);
+
+  Start(child);
+  if (f & CLONE_VFORK) {
+    // The parent sleeps until the child execs or exits (not interruptibly
+    // in Linux either, short of a fatal signal).
+    (void)parent.Block({&child->vfork_wait}, [&] {
+      absl::MutexLock lock(&mu_);
+      return child->vfork_done;
+    });
+  }
+  return tid;
+}
+
+void Kernel::GroupExitLocked(ThreadGroup& tg, ExitStatus status) {
+  if (tg.exiting) return;
+  tg.exiting = true;
+  tg.status = status;
+  for (Task* t : tg.tasks) t->Kick();
+}
+
+void Kernel::TaskExited(Task& t, int) {
+  std::shared_ptr<Task> self;
+  {
+    absl::MutexLock lock(&mu_);
+    ThreadGroup& tg = t.thread_group();
+    std::erase(tg.tasks, &t);
+    auto it = tasks_.find(t.tid());
+    if (it != tasks_.end() && it->second.get() == &t) {
+      self = it->second;
+      tasks_.erase(it);
+    }
+    if (!t.vfork_done) {
+      t.vfork_done = true;
+      t.vfork_wait.NotifyAll();
+    }
+    if (tg.tasks.empty()) {
+      tg.zombie = true;
+      // Orphans go to init (or the nearest subreaper).
+      ThreadGroup* reaper = init_.get();
+      for (ThreadGroup* p = tg.parent; p != nullptr; p = p->parent) {
+        if (p->subreaper && !p->zombie) {
+          reaper = p;
+          break;
+        }
+      }
+      if (&tg != init_.get()) {
+        for (auto& c : tg.children) {
+          c->parent = reaper;
+          reaper->children.push_back(c);
+          if (c->zombie) reaper->child_events.NotifyAll();
+        }
+        tg.children.clear();
+      }
+      if (&tg == init_.get()) {
+        // PID 1 is gone: so is everything else in the sandbox.
+        init_done_ = true;
+        init_status_ = tg.status;
+        for (auto& [pid, g] : groups_) {
+          if (g.get() != &tg && !g->zombie) GroupExitLocked(*g, ExitStatus{0, SIGKILL, false});
+        }
+      } else {
+        NotifyParentLocked(tg);
+      }
+    }
+    --running_;
+    if (self) finished_.push_back(self);
+  }
+  // The Task object lives on in finished_ until the kernel goes: its thread
+  // is still running this function.
+}
+
+void Kernel::NotifyParentLocked(ThreadGroup& tg) {
+  ThreadGroup* p = tg.parent;
+  if (p == nullptr) return;
+  const SigAction act = p->GetSigAction(SIGCHLD);
+  const bool ignored = act.handler == reinterpret_cast<uint64_t>(SIG_IGN) || (act.flags & SA_NOCLDWAIT);
+  if (tg.exit_signal > 0 && !(ignored && tg.exit_signal == SIGCHLD)) {
+    siginfo_t si{};
+    si.si_signo = tg.exit_signal;
+    si.si_code = tg.status.signal ? (tg.status.core ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
+    si.si_pid = tg.pid();
+    si.si_uid = 0;
+    si.si_status = tg.status.signal ? tg.status.signal : tg.status.code;
+    SendToGroupLocked(*p, si);
+  }
+  if (ignored && tg.exit_signal == SIGCHLD) {
+    // Nobody will wait: the child is reaped at once (SA_NOCLDWAIT).
+    ReapLocked(tg);
+  }
+  p->child_events.NotifyAll();
+}
+
+void Kernel::ReapLocked(ThreadGroup& tg) {
+  std::shared_ptr<ThreadGroup> keep;
+  if (ThreadGroup* p = tg.parent) {
+    for (auto it = p->children.begin(); it != p->children.end(); ++it) {
+      if (it->get() == &tg) {
+        keep = *it;
+        p->children.erase(it);
+        break;
+      }
+    }
+  }
+  groups_.erase(tg.pid());
+}
+
+Result<WaitResult> Kernel::Wait(Task& t, const WaitRequest& req) {
+  ThreadGroup& me = t.thread_group();
+  for (;;) {
+    bool any = false;
+    {
+      absl::MutexLock lock(&mu_);
+      for (auto& c : me.children) {
+        switch (req.which) {
+          case WaitRequest::Which::kAny: break;
+          case WaitRequest::Which::kPid:
+            if (c->pid() != req.id) continue;
+            break;
+          case WaitRequest::Which::kPgid:
+            if (c->pgid != req.id) continue;
+            break;
+        }
+        // __WCLONE: only children that report with another signal than
+        // SIGCHLD; __WALL: both.
+        const bool clone_child = c->exit_signal != SIGCHLD;
+        if (!(req.options & __WALL) && clone_child != ((req.options & __WCLONE) != 0)) continue;
+        any = true;
+        if (!c->zombie || !(req.options & WEXITED)) continue;
+        WaitResult r;
+        r.pid = c->pid();
+        r.status = c->status;
+        if (!(req.options & WNOWAIT)) {
+          std::shared_ptr<ThreadGroup> keep = c;
+          ReapLocked(*c);
+        }
+        return r;
+      }
+    }
+    if (!any) return Errno(ECHILD);
+    if (req.options & WNOHANG) return WaitResult{};
+    TRY(t.Block({&me.child_events}, [&] {
+      absl::MutexLock lock(&mu_);
+      for (auto& c : me.children) {
+        if (c->zombie) return true;
+      }
+      return false;
+    }));
+  }
+}
+
+ThreadGroup* Kernel::FindGroupLocked(int pid) {
+  auto it = groups_.find(pid);
+  if (it == groups_.end() || it->second->zombie) return nullptr;
+  return it->second.get();
+}
+
+Task* Kernel::FindTaskLocked(int tid) {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+bool Kernel::FindTask(int tid, int* tgid) {
+  absl::MutexLock lock(&mu_);
+  Task* t = FindTaskLocked(tid);
+  if (t == nullptr) return false;
+  if (tgid) *tgid = t->pid();
+  return true;
+}
+
+int Kernel::ParentPid(Task& t) {
+  absl::MutexLock lock(&mu_);
+  ThreadGroup* p = t.thread_group().parent;
+  return p ? p->pid() : 0;
+}
+
+int Kernel::TaskCount() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(tasks_.size());
+}
+
+void Kernel::WakeForSignalLocked(ThreadGroup& tg, int sig) {
+  // complete_signal: a thread that does not block it; the leader first.
+  for (Task* t : tg.tasks) {
+    if (!(t->signal_mask() & SigBit(sig))) {
+      t->Kick();
+      return;
+    }
+  }
+}
+
+void Kernel::SendToGroupLocked(ThreadGroup& tg, const siginfo_t& info) {
+  const int sig = info.si_signo;
+  if (tg.zombie || tg.exiting) return;
+  if (sig == SIGKILL) {
+    GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
+    return;
+  }
+  if (sig == SIGCONT) {
+    // PARTIAL(job control): nothing is stopped; pending stop signals go.
+    for (int s : {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}) tg.pending.Discard(s);
+  }
+  const SigAction act = tg.GetSigAction(sig);
+  const bool ignored = act.handler == reinterpret_cast<uint64_t>(SIG_IGN) ||
+                       (act.handler == reinterpret_cast<uint64_t>(SIG_DFL) && DefaultIgnores(sig));
+  // An ignored signal is dropped unless every thread blocks it (it may be
+  // unblocked after a handler is installed).
+  bool blocked_everywhere = !tg.tasks.empty();
+  for (Task* t : tg.tasks) blocked_everywhere &= (t->signal_mask() & SigBit(sig)) != 0;
+  if (ignored && !blocked_everywhere) return;
+  tg.pending.Add(info);
+  WakeForSignalLocked(tg, sig);
+}
+
+void Kernel::SendToTaskLocked(Task& t, const siginfo_t& info) {
+  const int sig = info.si_signo;
+  ThreadGroup& tg = t.thread_group();
+  if (tg.zombie || tg.exiting || t.exiting) return;
+  if (sig == SIGKILL) {
+    GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
+    return;
+  }
+  const SigAction act = tg.GetSigAction(sig);
+  const bool ignored = act.handler == reinterpret_cast<uint64_t>(SIG_IGN) ||
+                       (act.handler == reinterpret_cast<uint64_t>(SIG_DFL) && DefaultIgnores(sig));
+  if (ignored && !(t.signal_mask() & SigBit(sig))) return;
+  t.pending.Add(info);
+  if (!(t.signal_mask() & SigBit(sig))) t.Kick();
+}
+
+Result<void> Kernel::SignalProcess(int pid, const siginfo_t& info) {
+  absl::MutexLock lock(&mu_);
+  ThreadGroup* tg = FindGroupLocked(pid);
+  if (tg == nullptr) {
+    // A zombie still exists for kill(2): signal 0 and others succeed.
+    auto it = groups_.find(pid);
+    if (it == groups_.end()) return Errno(ESRCH);
+    return Ok();
+  }
+  if (info.si_signo != 0) SendToGroupLocked(*tg, info);
+  return Ok();
+}
+
+Result<void> Kernel::SignalThread(int tgid, int tid, const siginfo_t& info) {
+  absl::MutexLock lock(&mu_);
+  Task* t = FindTaskLocked(tid);
+  if (t == nullptr || (tgid > 0 && t->pid() != tgid)) return Errno(ESRCH);
+  if (info.si_signo != 0) SendToTaskLocked(*t, info);
+  return Ok();
+}
+
+Result<void> Kernel::SignalGroup(Task& sender, int pgid, const siginfo_t& info) {
+  absl::MutexLock lock(&mu_);
+  if (pgid == 0) pgid = sender.thread_group().pgid;
+  bool found = false;
+  std::vector<ThreadGroup*> targets;
+  for (auto& [pid, g] : groups_) {
+    if (g->pgid == pgid && !g->zombie) targets.push_back(g.get());
+  }
+  for (ThreadGroup* g : targets) {
+    found = true;
+    if (info.si_signo != 0) SendToGroupLocked(*g, info);
+  }
+  if (!found) return Errno(ESRCH);
+  return Ok();
+}
+
+Result<void> Kernel::SignalAll(Task& sender, const siginfo_t& info) {
+  absl::MutexLock lock(&mu_);
+  bool found = false;
+  std::vector<ThreadGroup*> targets;
+  for (auto& [pid, g] : groups_) {
+    // Every process but init and the sender's own.
+    if (g.get() == init_.get() || g.get() == &sender.thread_group() || g->zombie) continue;
+    targets.push_back(g.get());
+  }
+  for (ThreadGroup* g : targets) {
+    found = true;
+    if (info.si_signo != 0) SendToGroupLocked(*g, info);
+  }
+  if (!found) return Errno(ESRCH);
+  return Ok();
+}
+
+Result<int> Kernel::GetPgid(Task& t, int pid) {
+  absl::MutexLock lock(&mu_);
+  if (pid == 0) return t.thread_group().pgid;
+  ThreadGroup* g = FindGroupLocked(pid);
+  if (g == nullptr) return Errno(ESRCH);
+  return g->pgid;
+}
+
+Result<int> Kernel::GetSid(Task& t, int pid) {
+  absl::MutexLock lock(&mu_);
+  if (pid == 0) return t.thread_group().sid;
+  ThreadGroup* g = FindGroupLocked(pid);
+  if (g == nullptr) return Errno(ESRCH);
+  return g->sid;
+}
+
+Result<void> Kernel::SetPgid(Task& t, int pid, int pgid) {
+  absl::MutexLock lock(&mu_);
+  ThreadGroup& me = t.thread_group();
+  if (pgid < 0) return Errno(EINVAL);
+  ThreadGroup* target = pid == 0 ? &me : FindGroupLocked(pid);
+  if (target == nullptr) return Errno(ESRCH);
+  if (target != &me && target->parent != &me) return Errno(ESRCH);
+  if (target->sid != me.sid) return Errno(EPERM);
+  if (target->sid == target->pid()) return Errno(EPERM);  // a session leader
+  if (pgid == 0) pgid = target->pid();
+  if (pgid != target->pid()) {
+    // Joining a group: it must exist in the same session.
+    bool exists = false;
+    for (auto& [p, g] : groups_) {
+      if (g->pgid == pgid && g->sid == me.sid && !g->zombie) exists = true;
+    }
+    if (!exists) return Errno(EPERM);
+  }
+  target->pgid = pgid;
+  return Ok();
+}
+
+Result<int> Kernel::SetSid(Task& t) {
+  absl::MutexLock lock(&mu_);
+  ThreadGroup& me = t.thread_group();
+  // A process group leader (or anyone whose pid is a group's id) cannot.
+  for (auto& [p, g] : groups_) {
+    if (g->pgid == me.pid() && !g->zombie) return Errno(EPERM);
+  }
+  me.sid = me.pid();
+  me.pgid = me.pid();
+  return me.pid();
 }
 
 }  // namespace husk::kernel

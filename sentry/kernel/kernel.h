@@ -5,11 +5,15 @@
 
 #include <time.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <absl/synchronization/mutex.h>
+
 #include "platform/platform.h"
+#include "sentry/kernel/futex.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/memory_file.h"
 #include "vfs/vfs.h"
@@ -21,11 +25,33 @@ struct KernelOptions {
   int strace_fd = 2;    // host fd the trace goes to
 };
 
-// Why exec failed, with the errno the application (or `sentry run`) sees.
+// The arguments of clone(2)/clone3(2) that Kernel::Clone acts on.
+struct CloneArgs {
+  uint64_t flags = 0;  // CLONE_* without the exit signal
+  int exit_signal = 0;
+  uint64_t stack = 0;  // new rsp, 0 for the caller's
+  uint64_t parent_tid = 0;
+  uint64_t child_tid = 0;
+  uint64_t tls = 0;
+};
+
+// Which children wait4/waitid look at.
+struct WaitRequest {
+  enum class Which { kAny, kPid, kPgid } which = Which::kAny;
+  int id = 0;
+  int options = 0;  // WNOHANG, WEXITED, WNOWAIT, __WALL, __WCLONE ...
+};
+struct WaitResult {
+  int pid = 0;  // 0: WNOHANG and nothing to report
+  int uid = 0;
+  ExitStatus status;
+};
+
 class Kernel {
  public:
   Kernel(KernelOptions opts, std::unique_ptr<platform::Platform> platform,
          std::unique_ptr<mm::MemoryFile> memory);
+  ~Kernel();
 
   platform::Platform& platform() { return *platform_; }
   mm::MemoryFile& memory_file() { return *memory_; }
@@ -33,13 +59,17 @@ class Kernel {
   const KernelOptions& options() const { return opts_; }
   const timespec& boot_time() const { return boot_time_; }
   const std::string& hostname() const { return hostname_; }
+  Futexes& futexes() { return futexes_; }
 
-  // Creates the first task (PID 1) with `fds` as its file table.
-  std::unique_ptr<Task> NewInitTask(std::shared_ptr<vfs::FdTable> fds, vfs::Credentials creds);
+  // Creates the first task (PID 1) with `fds` as its file table. It is
+  // started with Start.
+  std::shared_ptr<Task> NewInitTask(std::shared_ptr<vfs::FdTable> fds, vfs::Credentials creds);
 
-  // Creates the address space the next Exec will use, ahead of time (it
-  // takes a few ms: new namespaces for the stub).
+  // Asks the platform for the address space the init task's first Exec
+  // will use.
   Result<void> PrepareAddressSpace();
+  // Takes the prepared address space's thread (for the init task).
+  Result<void> AdoptPrepared(Task& t);
 
   // execve(2) of `path` (resolved from t's cwd) in task `t`: a new address
   // space with the program, its interpreter and its stack. On failure
@@ -47,7 +77,58 @@ class Kernel {
   Result<void> Exec(Task& t, const std::string& path, std::vector<std::string> argv,
                     std::vector<std::string> envp);
 
+  // clone(2): returns the new task's tid (in the caller's namespace).
+  Result<int> Clone(Task& parent, const CloneArgs& args);
+
+  // Starts `t`'s thread; `run` runs on it before the task's loop (the init
+  // task's first exec).
+  void Start(std::shared_ptr<Task> t, std::function<void()> before_run = nullptr);
+  // Blocks until the init process has exited and every task is gone;
+  // returns the init process's status.
+  ExitStatus WaitForEnd();
+
+  // Signals. `info.si_signo` 0 only checks that the target exists.
+  Result<void> SignalProcess(int pid, const siginfo_t& info);
+  Result<void> SignalThread(int tgid, int tid, const siginfo_t& info);
+  // kill(2) with pid 0, -1 or -pgid from `sender`.
+  Result<void> SignalGroup(Task& sender, int pgid, const siginfo_t& info);
+  Result<void> SignalAll(Task& sender, const siginfo_t& info);
+  // Queues `info` to thread group `tg` (kernel lock held).
+  void SendToGroupLocked(ThreadGroup& tg, const siginfo_t& info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendToTaskLocked(Task& t, const siginfo_t& info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts exit_group for `tg` with `status` (kernel lock held).
+  void GroupExitLocked(ThreadGroup& tg, ExitStatus status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // wait4/waitid for the caller.
+  Result<WaitResult> Wait(Task& t, const WaitRequest& req);
+
+  // Process groups and sessions.
+  Result<int> GetPgid(Task& t, int pid);
+  Result<int> GetSid(Task& t, int pid);
+  Result<void> SetPgid(Task& t, int pid, int pgid);
+  Result<int> SetSid(Task& t);
+  // The parent's pid of `t`'s process (0 for init).
+  int ParentPid(Task& t);
+  // Number of live tasks (sysinfo's procs).
+  int TaskCount();
+  // Whether a task `tid` exists; fills its tgid.
+  bool FindTask(int tid, int* tgid);
+
+  // A thread's exit: called on its task thread when it leaves.
+  void TaskExited(Task& t, int code);
+
+  absl::Mutex& mu() ABSL_LOCK_RETURNED(mu_) { return mu_; }
+
  private:
+  int AllocPidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reports `tg`'s end to its parent (SIGCHLD, wait) or reaps it.
+  void NotifyParentLocked(ThreadGroup& tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReapLocked(ThreadGroup& tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ThreadGroup* FindGroupLocked(int pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Task* FindTaskLocked(int tid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Picks a thread of `tg` to handle a process-directed `sig` and kicks it.
+  void WakeForSignalLocked(ThreadGroup& tg, int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   KernelOptions opts_;
   std::unique_ptr<platform::Platform> platform_;
   std::unique_ptr<mm::MemoryFile> memory_;
@@ -55,6 +136,17 @@ class Kernel {
   std::unique_ptr<platform::AddressSpace> prepared_;
   timespec boot_time_{};
   std::string hostname_;
+  Futexes futexes_;
+
+  absl::Mutex mu_;  // the process tree and all signal state (tasklist_lock + siglock)
+  std::map<int, std::shared_ptr<Task>> tasks_ ABSL_GUARDED_BY(mu_);
+  std::map<int, std::shared_ptr<ThreadGroup>> groups_ ABSL_GUARDED_BY(mu_);
+  int last_pid_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<ThreadGroup> init_ ABSL_GUARDED_BY(mu_);
+  int running_ ABSL_GUARDED_BY(mu_) = 0;  // task threads not yet finished
+  bool init_done_ ABSL_GUARDED_BY(mu_) = false;
+  ExitStatus init_status_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Task>> finished_ ABSL_GUARDED_BY(mu_);  // to join
 };
 
 }  // namespace husk::kernel

@@ -1,13 +1,20 @@
 // Task (a thread) and ThreadGroup (a process), after Linux's task_struct
-// and signal_struct.
+// and signal_struct. Each task runs on a host thread of its own (its task
+// thread), which owns the task's platform Context.
 #pragma once
 
+#include <signal.h>
 #include <sys/resource.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <absl/synchronization/mutex.h>
 
@@ -16,10 +23,12 @@
 #include "vfs/fd_table.h"
 #include "vfs/inode.h"
 #include "vfs/vfs.h"
+#include "vfs/wait.h"
 
 namespace husk::kernel {
 
 class Kernel;
+class Task;
 
 // A kernel-layout struct sigaction (what rt_sigaction(2) copies).
 struct SigAction {
@@ -31,29 +40,55 @@ struct SigAction {
 static_assert(sizeof(SigAction) == 32, "kernel struct sigaction is 32 bytes on x86-64");
 
 inline constexpr int kNumSignals = 64;
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)  // linux/signal.h
+#endif
+constexpr uint64_t SigBit(int sig) { return 1ULL << (sig - 1); }
+inline constexpr uint64_t kUnblockable = SigBit(SIGKILL) | SigBit(SIGSTOP);
 
-// Working directory, root and umask (Linux's fs_struct).
+// Signals whose default action is to do nothing (signal(7)).
+bool DefaultIgnores(int sig);
+// Signals whose default action dumps core.
+bool DefaultCores(int sig);
+// Signals whose default action stops the process.
+bool DefaultStops(int sig);
+
+// Pending signals: one instance of each standard signal, a queue of
+// real-time ones (signal(7)).
+struct PendingSignals {
+  uint64_t mask = 0;
+  std::deque<siginfo_t> queue;
+
+  void Add(const siginfo_t& info);
+  // The lowest pending signal not in `blocked`, removed.
+  std::optional<siginfo_t> Take(uint64_t blocked);
+  void Discard(int sig);
+};
+
+// Working directory, root and umask (Linux's fs_struct): shared by clone
+// with CLONE_FS.
 struct FsContext {
   vfs::Path root;
   vfs::Path cwd;
   mode_t umask = 022;
 };
 
-// A process: what its threads share.
+// How a process ended, as wait(2) reports it.
+struct ExitStatus {
+  int code = 0;
+  int signal = 0;  // nonzero: killed by this signal
+  bool core = false;
+  // The status a shell reports: the code, or 128 + the signal.
+  int ShellStatus() const { return signal ? 128 + signal : code; }
+  // The wait(2) status word.
+  int WaitStatus() const { return signal ? (signal | (core ? 0x80 : 0)) : (code & 0xff) << 8; }
+};
+
+// A process: what its threads share. The process-tree fields are guarded
+// by the Kernel's lock.
 class ThreadGroup {
  public:
-  explicit ThreadGroup(int pid) : pid_(pid) {
-    for (auto& r : rlimits_) r = {RLIM_INFINITY, RLIM_INFINITY};
-    rlimits_[RLIMIT_STACK] = {8 << 20, RLIM_INFINITY};
-    rlimits_[RLIMIT_NOFILE] = {1024, 1048576};
-    rlimits_[RLIMIT_CORE] = {0, RLIM_INFINITY};
-    rlimits_[RLIMIT_NPROC] = {63704, 63704};
-    rlimits_[RLIMIT_SIGPENDING] = {63704, 63704};
-    rlimits_[RLIMIT_MEMLOCK] = {8 << 20, 8 << 20};
-    rlimits_[RLIMIT_MSGQUEUE] = {819200, 819200};
-    rlimits_[RLIMIT_NICE] = {0, 0};
-    rlimits_[RLIMIT_RTPRIO] = {0, 0};
-  }
+  explicit ThreadGroup(int pid);
 
   int pid() const { return pid_; }
   rlimit GetRlimit(int resource) {
@@ -72,6 +107,28 @@ class ThreadGroup {
     absl::MutexLock lock(&mu_);
     actions_[sig - 1] = a;
   }
+  // exec: caught signals go back to their default action.
+  void ResetCaughtSignals();
+  // fork: the child starts with the parent's limits and dispositions.
+  void CopyFrom(ThreadGroup& parent);
+
+  // --- Guarded by Kernel::mu_ ---
+  ThreadGroup* parent = nullptr;
+  std::vector<std::shared_ptr<ThreadGroup>> children;
+  std::vector<Task*> tasks;  // live threads
+  int pgid = 0;
+  int sid = 0;
+  int exit_signal = SIGCHLD;  // sent to the parent when the process ends
+  bool exiting = false;       // exit_group or a fatal signal: every thread is leaving
+  bool zombie = false;        // every thread has exited; waiting to be reaped
+  ExitStatus status;
+  PendingSignals pending;      // process-directed signals
+  bool subreaper = false;
+  std::string comm;            // prctl PR_SET_NAME of the leader
+  // Woken when a child changes state (for wait4/waitid).
+  vfs::WaitQueue child_events;
+  // Resource usage of reaped children (getrusage RUSAGE_CHILDREN).
+  timespec children_cpu{};
 
  private:
   const int pid_;
@@ -80,38 +137,42 @@ class ThreadGroup {
   std::array<SigAction, kNumSignals> actions_ ABSL_GUARDED_BY(mu_){};
 };
 
-// How a task's run ended: an exit status or a fatal signal.
-struct ExitStatus {
-  int code = 0;
-  int signal = 0;   // nonzero: killed by this signal
-  bool core = false;
-  // The status a shell reports: the code, or 128 + the signal.
-  int ShellStatus() const { return signal ? 128 + signal : code; }
-};
-
-class Task {
+class Task : public vfs::Waiter {
  public:
   Task(Kernel& kernel, std::shared_ptr<ThreadGroup> tg, int tid);
+  ~Task() override;
 
   Kernel& kernel() { return kernel_; }
   ThreadGroup& thread_group() { return *tg_; }
+  const std::shared_ptr<ThreadGroup>& shared_thread_group() { return tg_; }
   int tid() const { return tid_; }
+  void set_tid(int tid) { tid_ = tid; }
   int pid() const { return tg_->pid(); }
-  int ppid() const { return ppid_; }
+  int ppid();
 
   mm::MemoryManager& mm() { return *mm_; }
+  const std::shared_ptr<mm::MemoryManager>& shared_mm() { return mm_; }
   vfs::FdTable& fds() { return *fds_; }
-  FsContext& fs() { return fs_; }
+  const std::shared_ptr<vfs::FdTable>& shared_fds() { return fds_; }
+  FsContext& fs() { return *fs_; }
+  const std::shared_ptr<FsContext>& shared_fs() { return fs_; }
   vfs::Credentials& creds() { return creds_; }
   platform::Regs& regs() { return regs_; }
-  vfs::LookupContext Lookup() { return vfs::LookupContext{fs_.root, fs_.cwd, &creds_}; }
+  platform::Context& context() { return *ctx_; }
+  vfs::LookupContext Lookup() { return vfs::LookupContext{fs_->root, fs_->cwd, &creds_}; }
 
-  // Replaces the address space (exec) and resets the registers.
-  void SetMemoryManager(std::unique_ptr<mm::MemoryManager> mm) { mm_ = std::move(mm); }
+  void SetMemoryManager(std::shared_ptr<mm::MemoryManager> mm) { mm_ = std::move(mm); }
+  void SetContext(std::unique_ptr<platform::Context> ctx) { ctx_ = std::move(ctx); }
   void set_fds(std::shared_ptr<vfs::FdTable> fds) { fds_ = std::move(fds); }
+  void set_fs(std::shared_ptr<FsContext> fs) { fs_ = std::move(fs); }
+  // After fork: the memory manager's pages are mapped once the context is
+  // adopted on the task's own thread.
+  void set_map_all_on_start() { map_all_on_start_ = true; }
 
-  uint64_t signal_mask() const { return signal_mask_; }
-  void set_signal_mask(uint64_t m) { signal_mask_ = m; }
+  uint64_t signal_mask() const { return signal_mask_.load(); }
+  void set_signal_mask(uint64_t m) { signal_mask_.store(m & ~kUnblockable); }
+  // sigsuspend/pselect: the mask to restore once a handler has run.
+  void set_saved_mask(uint64_t m) { saved_mask_ = m; }
   uint64_t clear_child_tid() const { return clear_child_tid_; }
   void set_clear_child_tid(uint64_t a) { clear_child_tid_ = a; }
   uint64_t robust_list() const { return robust_list_; }
@@ -120,41 +181,73 @@ class Task {
     robust_list_ = head;
     robust_list_len_ = len;
   }
+  stack_t& altstack() { return altstack_; }
 
   // The path the task's image was loaded from (/proc/self/exe).
   const vfs::Path& exe() const { return exe_; }
   void set_exe(vfs::Path p) { exe_ = std::move(p); }
 
-  // Ends the thread group (exit_group or a fatal signal): Run returns.
-  void Exit(ExitStatus status) {
-    exiting_ = true;
-    exit_status_ = status;
-  }
-  bool exiting() const { return exiting_; }
+  // Guarded by Kernel::mu_.
+  PendingSignals pending;
+  bool exiting = false;  // this thread is to leave (exit, exit_group, fatal signal)
+  // vfork: the parent sleeps until the child execs or exits.
+  bool vfork_done = false;
+  vfs::WaitQueue vfork_wait;
 
-  // Runs the task until its thread group exits.
-  ExitStatus Run();
+  // exit(2) of this thread alone / exit_group(2) of the process.
+  void ExitThread(int code);
+  void ExitGroup(ExitStatus status);
+  bool ShouldExit();
+
+  // Starts the task thread (Kernel::Start calls it).
+  void Start(std::function<void()> before_run = nullptr);
+  void Join();
+
+  // Called with a signal pending for this task: gets it out of a blocking
+  // wait or out of application code.
+  void Kick();
+
+  // vfs::Waiter
+  void Wake() override;
+  Result<void> Block(std::initializer_list<vfs::WaitQueue*> queues, absl::FunctionRef<bool()> ready,
+                     std::optional<timespec> deadline = std::nullopt) override;
+
+  // Whether a signal this task would act on now is pending.
+  bool HasDeliverableSignal();
 
  private:
-  void HandleSyscall();
+  void Main(std::function<void()> before_run);
+  void RunLoop();
   void HandleFault(const siginfo_t& info);
+  // Delivers pending signals (one handler frame at most); `syscall_result`
+  // is the errno of the syscall just handled, for restart decisions.
+  void DeliverSignals(int restart_errno);
 
+  friend class Kernel;
   Kernel& kernel_;
   std::shared_ptr<ThreadGroup> tg_;
-  const int tid_;
-  int ppid_ = 0;
-  std::unique_ptr<mm::MemoryManager> mm_;
+  int tid_;
+  std::shared_ptr<mm::MemoryManager> mm_;
+  std::unique_ptr<platform::Context> ctx_;
   std::shared_ptr<vfs::FdTable> fds_;
-  FsContext fs_;
+  std::shared_ptr<FsContext> fs_;
   vfs::Credentials creds_;
   platform::Regs regs_;
-  uint64_t signal_mask_ = 0;
+  std::atomic<uint64_t> signal_mask_{0};
+  std::optional<uint64_t> saved_mask_;
   uint64_t clear_child_tid_ = 0;
   uint64_t robust_list_ = 0;
   uint64_t robust_list_len_ = 0;
+  stack_t altstack_{nullptr, SS_DISABLE, 0};
   vfs::Path exe_;
-  bool exiting_ = false;
-  ExitStatus exit_status_;
+  bool map_all_on_start_ = false;
+  std::thread thread_;
+
+  // Blocking: Wake bumps the sequence under wake_mu_.
+  absl::Mutex wake_mu_;
+  absl::CondVar wake_cv_;
+  uint64_t wake_seq_ ABSL_GUARDED_BY(wake_mu_) = 0;
+  std::atomic<bool> in_app_{false};
 };
 
 }  // namespace husk::kernel

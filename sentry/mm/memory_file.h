@@ -30,6 +30,9 @@ class MemoryFile final : public vfs::PageStore {
   // Gives the range back and releases its pages to the host.
   void Free(uint64_t offset, uint64_t len) override;
   // Makes the range read as zeros again (releases its pages).
+  // Copies [src, src+len) to [dst, dst+len), skipping holes (the
+  // destination must be fresh: its holes are zeros already).
+  void Copy(uint64_t dst, uint64_t src, uint64_t len);
   void Zero(uint64_t offset, uint64_t len) override;
   // The sandbox is over: Free no longer gives pages back one range at a
   // time; closing the file releases them all at once.

@@ -32,7 +32,7 @@ bool Allows(int prot, Access a) {
 
 }  // namespace
 
-MemoryManager::MemoryManager(MemoryFile& mf, std::unique_ptr<platform::AddressSpace> as,
+MemoryManager::MemoryManager(MemoryFile& mf, std::shared_ptr<platform::AddressSpace> as,
                              std::span<const platform::ReservedRange> reserved, uint64_t mmap_base)
     : mf_(mf), as_(std::move(as)), reserved_(reserved.begin(), reserved.end()),
       mmap_base_(mmap_base) {}
@@ -45,6 +45,56 @@ MemoryManager::~MemoryManager() {
   for (auto& [start, p] : pmas_) {
     if (p.owned) mf_.Free(p.offset, p.end - start);
   }
+}
+
+Result<std::unique_ptr<MemoryManager>> MemoryManager::Fork(
+    std::shared_ptr<platform::AddressSpace> child_as) {
+  auto child = std::make_unique<MemoryManager>(mf_, std::move(child_as), reserved_, mmap_base_);
+  absl::MutexLock lock(&mu_);
+  absl::MutexLock child_lock(&child->mu_);
+  child->vmas_ = vmas_;
+  child->brk_start_ = brk_start_;
+  child->brk_ = brk_;
+  for (const auto& [start, p] : pmas_) {
+    if (!p.owned) {
+      child->pmas_[start] = p;
+      continue;
+    }
+    const uint64_t len = p.end - start;
+    const uint64_t off = TRY(mf_.Allocate(len));
+    mf_.Copy(off, p.offset, len);
+    child->pmas_[start] = Pma{p.end, off};
+  }
+  return child;
+}
+
+Result<uint32_t*> MemoryManager::AtomicWord(uint64_t addr) {
+  if (addr & 3) return Errno(EINVAL);
+  vfs::IoVecs v = TRY(Views(addr, 4, Access::kWrite));
+  if (v.empty() || v[0].iov_len < 4) return Errno(EFAULT);
+  return static_cast<uint32_t*>(v[0].iov_base);
+}
+
+Result<void> MemoryManager::MapAll() {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [start, p] : pmas_) {
+    auto v = vmas_.upper_bound(start);
+    if (v == vmas_.begin()) continue;
+    --v;
+    // A PMA lies within one VMA's protection run unless mprotect split the
+    // VMA; map piece by piece.
+    uint64_t at = start;
+    while (at < p.end && v != vmas_.end() && v->first < p.end) {
+      const uint64_t from = std::max(at, v->first);
+      const uint64_t to = std::min(p.end, v->second.end);
+      if (from < to) {
+        TRY(as_->Map(from, to - from, v->second.prot, p.offset + (from - start), /*populate=*/true));
+      }
+      at = to;
+      ++v;
+    }
+  }
+  return Ok();
 }
 
 bool MemoryManager::Overlaps(uint64_t start, uint64_t end) const {

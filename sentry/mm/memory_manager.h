@@ -64,11 +64,21 @@ enum class Access { kRead, kWrite, kExec };
 
 class MemoryManager : public vfs::UserMemory {
  public:
-  MemoryManager(MemoryFile& mf, std::unique_ptr<platform::AddressSpace> as,
+  MemoryManager(MemoryFile& mf, std::shared_ptr<platform::AddressSpace> as,
                 std::span<const platform::ReservedRange> reserved, uint64_t mmap_base);
   ~MemoryManager() override;
 
   platform::AddressSpace& address_space() { return *as_; }
+  const std::shared_ptr<platform::AddressSpace>& shared_address_space() { return as_; }
+
+  // fork(2): a copy of this address space in `child_as` (a fork of this
+  // one's stub with nothing mapped). Shared mappings share their pages;
+  // private pages are copied. PARTIAL(copy-on-write): copied now rather
+  // than on the first write. The child maps them with MapAll once its
+  // thread is adopted.
+  Result<std::unique_ptr<MemoryManager>> Fork(std::shared_ptr<platform::AddressSpace> child_as);
+  // Maps every page the manager holds into the stub (after Fork).
+  Result<void> MapAll();
 
   // mmap(2) after argument validation of the flags; returns the address.
   Result<uint64_t> MMap(const MapRequest& req);
@@ -121,6 +131,10 @@ class MemoryManager : public vfs::UserMemory {
   Result<vfs::IoVecs> OutBuffer(uint64_t addr, uint64_t len);
   Result<vfs::IoVecs> InBuffer(uint64_t addr, uint64_t len);
 
+  // The 32-bit word at `addr` in the memory file, for atomic operations
+  // (futex wake-op): EINVAL if misaligned, EFAULT if not writable.
+  Result<uint32_t*> AtomicWord(uint64_t addr);
+
   // The text of /proc/self/maps.
   std::string Maps();
 
@@ -160,7 +174,7 @@ class MemoryManager : public vfs::UserMemory {
                              uint64_t new_addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   MemoryFile& mf_;
-  std::unique_ptr<platform::AddressSpace> as_;
+  std::shared_ptr<platform::AddressSpace> as_;
   std::vector<platform::ReservedRange> reserved_;
   const uint64_t mmap_base_;
 

@@ -3,6 +3,7 @@
 #include <sys/ioctl.h>
 
 #include "sentry/syscalls/handlers.h"
+#include "vfs/pipe/pipe.h"
 #include "sentry/syscalls/util.h"
 
 namespace husk::syscalls {
@@ -130,6 +131,37 @@ Result<uint64_t> Fadvise64(Task& t, const SyscallArgs& a) {
       return Errno(EINVAL);
   }
   return 0;
+}
+
+}  // namespace husk::syscalls
+
+namespace husk::syscalls {
+
+Result<uint64_t> Pipe2(Task& t, const SyscallArgs& a) {
+  const int flags = a.i32(1);
+  if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) return Errno(EINVAL);
+  auto [r, w] = vfs::NewPipe(flags);
+  const uint64_t limit = t.thread_group().GetRlimit(RLIMIT_NOFILE).rlim_cur;
+  const bool cloexec = (flags & O_CLOEXEC) != 0;
+  const int rfd = TRY(t.fds().Install(std::move(r), cloexec, 0, limit));
+  auto wfd = t.fds().Install(std::move(w), cloexec, 0, limit);
+  if (!wfd) {
+    (void)t.fds().Close(rfd);
+    return wfd.error();
+  }
+  const int32_t fds[2] = {rfd, *wfd};
+  if (auto c = t.mm().CopyOut(a.ptr(0), std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(fds), sizeof(fds))); !c) {
+    (void)t.fds().Close(rfd);
+    (void)t.fds().Close(*wfd);
+    return c.error();
+  }
+  return 0;
+}
+
+Result<uint64_t> Pipe(Task& t, const SyscallArgs& a) {
+  SyscallArgs b = a;
+  b.raw[1] = 0;
+  return Pipe2(t, b);
 }
 
 }  // namespace husk::syscalls

@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 #include <optional>
 
@@ -14,11 +15,71 @@
 namespace husk::syscalls {
 namespace {
 
-// pid 0 or the caller's own: the only process there is so far.
+// pid 0 or the caller's own. PARTIAL(other processes): limits, robust
+// lists and affinity of other processes are not reachable yet.
 Result<void> CheckSelf(Task& t, int pid) {
   if (pid < 0) return Errno(EINVAL);
-  if (pid != 0 && pid != t.pid()) return Errno(ESRCH);
+  if (pid != 0 && pid != t.pid() && pid != t.tid()) {
+    int tgid;
+    return t.kernel().FindTask(pid, &tgid) ? Errno(EPERM) : Errno(ESRCH);
+  }
   return Ok();
+}
+
+// Strings of an argv/envp array, NULL-terminated (copy_strings).
+Result<std::vector<std::string>> CopyInStrings(Task& t, uint64_t addr) {
+  std::vector<std::string> out;
+  if (addr == 0) return out;
+  constexpr size_t kMaxArgStrlen = 32 * 4096;  // MAX_ARG_STRLEN
+  constexpr size_t kMaxStrings = 0x7fffffff;   // MAX_ARG_STRINGS
+  uint64_t total = 0;
+  for (size_t i = 0;; ++i) {
+    if (i >= kMaxStrings) return Errno(E2BIG);
+    uint64_t p = TRY(CopyInStruct<uint64_t>(t, addr + i * 8));
+    if (p == 0) break;
+    auto s = t.mm().CopyInString(p, kMaxArgStrlen);
+    if (!s) return s.error() == Errno(ENAMETOOLONG) ? Errno(E2BIG) : s.error();
+    total += s->size() + 1 + 8;
+    // A quarter of the stack limit, as Linux bounds argv + envp.
+    if (total > std::max<uint64_t>(t.thread_group().GetRlimit(RLIMIT_STACK).rlim_cur / 4, 128 * 1024)) {
+      return Errno(E2BIG);
+    }
+    out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+Result<uint64_t> DoClone(Task& t, kernel::CloneArgs args) {
+  return static_cast<uint64_t>(TRY(t.kernel().Clone(t, args)));
+}
+
+Result<uint64_t> DoExec(Task& t, int dirfd, uint64_t path_addr, uint64_t argv_addr,
+                        uint64_t envp_addr, int flags) {
+  if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) return Errno(EINVAL);
+  std::string path = TRY(CopyInPath(t, path_addr));
+  std::vector<std::string> argv = TRY(CopyInStrings(t, argv_addr));
+  std::vector<std::string> envp = TRY(CopyInStrings(t, envp_addr));
+  if (path.empty() && !(flags & AT_EMPTY_PATH)) return Errno(ENOENT);
+  // PARTIAL(execveat): relative paths are taken from the cwd; dirfd and
+  // AT_EMPTY_PATH are not honoured yet.
+  if (dirfd != AT_FDCWD && !path.empty() && path[0] != '/') return Errno(ENOSYS);
+  if (path.empty()) return Errno(ENOSYS);
+  // PARTIAL(threads): exec from a multi-threaded process.
+  {
+    absl::MutexLock lock(&t.kernel().mu());
+    if (t.thread_group().tasks.size() > 1) return Errno(ENOSYS);
+  }
+  TRY(t.kernel().Exec(t, path, std::move(argv), std::move(envp)));
+  // The new image: caught signals reset, no alternate stack, and a vfork
+  // parent goes on.
+  t.thread_group().ResetCaughtSignals();
+  t.altstack() = stack_t{nullptr, SS_DISABLE, 0};
+  {
+    absl::MutexLock lock(&t.kernel().mu());
+    t.vfork_done = true;
+  }
+  t.vfork_wait.NotifyAll();
+  return 0;
 }
 
 Result<void> SetRlimitChecked(Task& t, int resource, rlimit r) {
@@ -34,7 +95,9 @@ Result<void> SetRlimitChecked(Task& t, int resource, rlimit r) {
 Result<uint64_t> Getpid(Task& t, const SyscallArgs&) { return t.pid(); }
 Result<uint64_t> Gettid(Task& t, const SyscallArgs&) { return t.tid(); }
 Result<uint64_t> Getppid(Task& t, const SyscallArgs&) { return t.ppid(); }
-Result<uint64_t> Getpgrp(Task& t, const SyscallArgs&) { return t.pid(); }
+Result<uint64_t> Getpgrp(Task& t, const SyscallArgs&) {
+  return static_cast<uint64_t>(TRY(t.kernel().GetPgid(t, 0)));
+}
 Result<uint64_t> Getuid(Task& t, const SyscallArgs&) { return t.creds().uid; }
 Result<uint64_t> Geteuid(Task& t, const SyscallArgs&) { return t.creds().uid; }
 Result<uint64_t> Getgid(Task& t, const SyscallArgs&) { return t.creds().gid; }
@@ -58,14 +121,177 @@ Result<uint64_t> GetRobustList(Task& t, const SyscallArgs& a) {
 }
 
 Result<uint64_t> Exit(Task& t, const SyscallArgs& a) {
-  // PARTIAL(threads): with one thread, exit ends the process.
-  t.Exit(kernel::ExitStatus{a.i32(0) & 0xff, 0, false});
+  t.ExitThread(a.i32(0));
   return 0;
 }
 
 Result<uint64_t> ExitGroup(Task& t, const SyscallArgs& a) {
-  t.Exit(kernel::ExitStatus{a.i32(0) & 0xff, 0, false});
+  t.ExitGroup(kernel::ExitStatus{a.i32(0) & 0xff, 0, false});
   return 0;
+}
+
+Result<uint64_t> Clone(Task& t, const SyscallArgs& a) {
+  // x86-64 order: flags, newsp, parent_tid, child_tid, tls.
+  kernel::CloneArgs c;
+  c.flags = a.u64(0) & ~0xffULL;
+  c.exit_signal = static_cast<int>(a.u64(0) & 0xff);
+  if (c.exit_signal > kernel::kNumSignals) return Errno(EINVAL);
+  c.stack = a.u64(1);
+  c.parent_tid = a.ptr(2);
+  c.child_tid = a.ptr(3);
+  c.tls = a.u64(4);
+  if (c.flags & CLONE_PIDFD) return Errno(EINVAL);  // PARTIAL(pidfd)
+  if (c.flags & CLONE_THREAD) c.exit_signal = 0;
+  return DoClone(t, c);
+}
+
+Result<uint64_t> Clone3(Task& t, const SyscallArgs& a) {
+  struct CloneArgs3 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+  };
+  const uint64_t size = a.size(1);
+  if (size < 64 || size > 4096) return Errno(EINVAL);  // CLONE_ARGS_SIZE_VER0
+  CloneArgs3 raw{};
+  TRY(t.mm().CopyIn(a.ptr(0), std::span<uint8_t>(reinterpret_cast<uint8_t*>(&raw),
+                                                  std::min<uint64_t>(size, sizeof(raw)))));
+  if (raw.exit_signal > static_cast<uint64_t>(kernel::kNumSignals)) return Errno(EINVAL);
+  if ((raw.flags & CLONE_THREAD) && raw.exit_signal != 0) return Errno(EINVAL);
+  if ((raw.stack == 0) != (raw.stack_size == 0)) return Errno(EINVAL);
+  if (raw.set_tid_size != 0 || (raw.flags & (CLONE_PIDFD | 0x200000000ULL /* CLONE_INTO_CGROUP */))) {
+    return Errno(EINVAL);  // PARTIAL(clone3): set_tid, pidfd, cgroups
+  }
+  kernel::CloneArgs c;
+  c.flags = raw.flags;
+  c.exit_signal = static_cast<int>(raw.exit_signal);
+  c.stack = raw.stack ? raw.stack + raw.stack_size : 0;
+  c.parent_tid = raw.parent_tid;
+  c.child_tid = raw.child_tid;
+  c.tls = raw.tls;
+  return DoClone(t, c);
+}
+
+Result<uint64_t> Fork(Task& t, const SyscallArgs&) {
+  kernel::CloneArgs c;
+  c.exit_signal = SIGCHLD;
+  return DoClone(t, c);
+}
+
+Result<uint64_t> Vfork(Task& t, const SyscallArgs&) {
+  kernel::CloneArgs c;
+  c.flags = CLONE_VM | CLONE_VFORK;
+  c.exit_signal = SIGCHLD;
+  return DoClone(t, c);
+}
+
+Result<uint64_t> Execve(Task& t, const SyscallArgs& a) {
+  return DoExec(t, AT_FDCWD, a.ptr(0), a.ptr(1), a.ptr(2), 0);
+}
+
+Result<uint64_t> Execveat(Task& t, const SyscallArgs& a) {
+  return DoExec(t, a.i32(0), a.ptr(1), a.ptr(2), a.ptr(3), a.i32(4));
+}
+
+namespace {
+
+Result<kernel::WaitRequest> WaitTarget(int pid, int options, Task& t) {
+  kernel::WaitRequest req;
+  req.options = options;
+  if (pid > 0) {
+    req.which = kernel::WaitRequest::Which::kPid;
+    req.id = pid;
+  } else if (pid == 0) {
+    req.which = kernel::WaitRequest::Which::kPgid;
+    req.id = TRY(t.kernel().GetPgid(t, 0));
+  } else if (pid < -1) {
+    req.which = kernel::WaitRequest::Which::kPgid;
+    req.id = -pid;
+  }
+  return req;
+}
+
+}  // namespace
+
+Result<uint64_t> Wait4(Task& t, const SyscallArgs& a) {
+  const int pid = a.i32(0);
+  const int options = a.i32(2);
+  if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL)) {
+    return Errno(EINVAL);
+  }
+  if (pid == INT32_MIN) return Errno(ESRCH);
+  kernel::WaitRequest req = TRY(WaitTarget(pid, options | WEXITED, t));
+  // PARTIAL(job control): WUNTRACED/WCONTINUED report nothing (nothing stops).
+  kernel::WaitResult r = TRY(t.kernel().Wait(t, req));
+  if (r.pid != 0 && a.ptr(1) != 0) TRY(CopyOutStruct<int32_t>(t, a.ptr(1), r.status.WaitStatus()));
+  if (r.pid != 0 && a.ptr(3) != 0) {
+    struct rusage ru{};  // PARTIAL(rusage): children's usage is not accounted yet
+    TRY(CopyOutStruct(t, a.ptr(3), ru));
+  }
+  return static_cast<uint64_t>(r.pid);
+}
+
+Result<uint64_t> Waitid(Task& t, const SyscallArgs& a) {
+  const int idtype = a.i32(0);
+  const int id = a.i32(1);
+  const int options = a.i32(3);
+  if (options & ~(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WCLONE | __WALL)) {
+    return Errno(EINVAL);
+  }
+  if (!(options & (WEXITED | WSTOPPED | WCONTINUED))) return Errno(EINVAL);
+  kernel::WaitRequest req;
+  req.options = options;
+  switch (idtype) {
+    case P_ALL: break;
+    case P_PID:
+      if (id <= 0) return Errno(EINVAL);
+      req.which = kernel::WaitRequest::Which::kPid;
+      req.id = id;
+      break;
+    case P_PGID:
+      if (id < 0) return Errno(EINVAL);
+      req.which = kernel::WaitRequest::Which::kPgid;
+      req.id = id == 0 ? TRY(t.kernel().GetPgid(t, 0)) : id;
+      break;
+    default:
+      return Errno(EINVAL);  // PARTIAL(P_PIDFD)
+  }
+  kernel::WaitResult r = TRY(t.kernel().Wait(t, req));
+  if (a.ptr(2) != 0) {
+    siginfo_t si{};
+    if (r.pid != 0) {
+      si.si_signo = SIGCHLD;
+      si.si_pid = r.pid;
+      si.si_uid = static_cast<uid_t>(r.uid);
+      si.si_code = r.status.signal ? (r.status.core ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
+      si.si_status = r.status.signal ? r.status.signal : r.status.code;
+    }
+    TRY(CopyOutStruct(t, a.ptr(2), si));
+  }
+  if (a.ptr(4) != 0) {
+    struct rusage ru{};
+    TRY(CopyOutStruct(t, a.ptr(4), ru));
+  }
+  return 0;
+}
+
+Result<uint64_t> Getpgid(Task& t, const SyscallArgs& a) {
+  if (a.i32(0) < 0) return Errno(ESRCH);
+  return static_cast<uint64_t>(TRY(t.kernel().GetPgid(t, a.i32(0))));
+}
+
+Result<uint64_t> Getsid(Task& t, const SyscallArgs& a) {
+  if (a.i32(0) < 0) return Errno(ESRCH);
+  return static_cast<uint64_t>(TRY(t.kernel().GetSid(t, a.i32(0))));
+}
+
+Result<uint64_t> Setpgid(Task& t, const SyscallArgs& a) {
+  if (a.i32(0) < 0) return Errno(EINVAL);
+  TRY(t.kernel().SetPgid(t, a.i32(0), a.i32(1)));
+  return 0;
+}
+
+Result<uint64_t> Setsid(Task& t, const SyscallArgs&) {
+  return static_cast<uint64_t>(TRY(t.kernel().SetSid(t)));
 }
 
 Result<uint64_t> SetTidAddress(Task& t, const SyscallArgs& a) {
@@ -144,7 +370,7 @@ Result<uint64_t> Uname(Task& t, const SyscallArgs& a) {
 Result<uint64_t> Sysinfo(Task& t, const SyscallArgs& a) {
   struct sysinfo si;
   ::sysinfo(&si);
-  si.procs = 1;  // the sandbox's tasks, not the host's
+  si.procs = static_cast<uint16_t>(t.kernel().TaskCount());  // the sandbox's tasks, not the host's
   TRY(CopyOutStruct(t, a.ptr(0), si));
   return 0;
 }

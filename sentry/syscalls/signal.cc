@@ -1,9 +1,11 @@
-// Signal disposition and mask syscalls. PARTIAL(signals): both are recorded;
-// delivery, frames and sigreturn come with the signals work.
+// Signal syscalls: dispositions, masks, sending, waiting and returning
+// from handlers. Delivery itself is the task's (sentry/kernel/task.cc).
 #include <signal.h>
 
 #include <optional>
 
+#include "sentry/kernel/kernel.h"
+#include "sentry/kernel/signal_frame.h"
 #include "sentry/syscalls/handlers.h"
 #include "sentry/syscalls/util.h"
 
@@ -11,8 +13,7 @@ namespace husk::syscalls {
 namespace {
 
 constexpr uint64_t kSigsetSize = 8;
-constexpr uint64_t Bit(int sig) { return 1ULL << (sig - 1); }
-constexpr uint64_t kUnblockable = Bit(SIGKILL) | Bit(SIGSTOP);
+using kernel::kUnblockable;
 // UAPI_SA_FLAGS on x86-64: the flags rt_sigaction keeps.
 constexpr uint64_t kKnownSaFlags = SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK |
                                    SA_RESTART | SA_NODEFER | SA_RESETHAND | 0x800 /* SA_EXPOSE_TAGBITS */ |
@@ -41,8 +42,11 @@ Result<uint64_t> RtSigaction(Task& t, const SyscallArgs& a) {
 Result<uint64_t> RtSigpending(Task& t, const SyscallArgs& a) {
   const uint64_t size = a.size(1);
   if (size > kSigsetSize) return Errno(EINVAL);
-  // PARTIAL(signals): nothing is ever left pending yet.
-  const uint64_t pending = 0;
+  uint64_t pending;
+  {
+    absl::MutexLock lock(&t.kernel().mu());
+    pending = (t.pending.mask | t.thread_group().pending.mask) & t.signal_mask();
+  }
   TRY(t.mm().CopyOut(a.ptr(0), std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&pending), size)));
   return 0;
 }
@@ -72,61 +76,107 @@ Result<uint64_t> RtSigprocmask(Task& t, const SyscallArgs& a) {
 namespace husk::syscalls {
 namespace {
 
-// Signals whose default action is to do nothing (signal(7)).
-bool DefaultIgnores(int sig) {
-  return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
-}
-
-// Signals whose default action dumps core.
-bool DefaultCores(int sig) {
-  switch (sig) {
-    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
-    case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS:
-      return true;
-  }
-  return false;
+siginfo_t UserSignal(Task& t, int sig, int code) {
+  siginfo_t si{};
+  si.si_signo = sig;
+  si.si_code = code;
+  si.si_pid = t.pid();
+  si.si_uid = t.creds().uid;
+  return si;
 }
 
 }  // namespace
 
-// Sends `sig` to the calling thread group.
-// PARTIAL(signals): only the default and ignore dispositions act; a caught
-// signal needs delivery (signal frames), which comes with the signals work.
+// Sends `sig` to the calling thread group (a host EPIPE's SIGPIPE).
 Result<uint64_t> SignalSelf(Task& t, int sig) {
   if (sig < 0 || sig > kernel::kNumSignals) return Errno(EINVAL);
-  if (sig == 0) return 0;
-  const kernel::SigAction act = t.thread_group().GetSigAction(sig);
-  const bool blocked = (t.signal_mask() & Bit(sig)) != 0 && sig != SIGKILL && sig != SIGSTOP;
-  if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
-    return Errno(ENOSYS);  // PARTIAL(job control)
-  }
-  if (act.handler == reinterpret_cast<uint64_t>(SIG_IGN) && sig != SIGKILL) return 0;
-  if (act.handler == reinterpret_cast<uint64_t>(SIG_DFL) || sig == SIGKILL) {
-    if (DefaultIgnores(sig)) return 0;
-    if (blocked) return Errno(ENOSYS);  // PARTIAL(pending signals)
-    t.Exit(kernel::ExitStatus{0, sig, DefaultCores(sig)});
-    return 0;
-  }
-  return Errno(ENOSYS);
+  TRY(t.kernel().SignalThread(t.pid(), t.tid(), UserSignal(t, sig, SI_KERNEL)));
+  return 0;
 }
 
 Result<uint64_t> Kill(Task& t, const SyscallArgs& a) {
   const int pid = a.i32(0);
-  if (a.i32(1) < 0 || a.i32(1) > kernel::kNumSignals) return Errno(EINVAL);
-  if (pid == t.pid() || pid == 0 || pid == -1 || pid == -t.pid()) return SignalSelf(t, a.i32(1));
-  return Errno(ESRCH);
+  const int sig = a.i32(1);
+  if (sig < 0 || sig > kernel::kNumSignals) return Errno(EINVAL);
+  const siginfo_t si = UserSignal(t, sig, SI_USER);
+  if (pid > 0) {
+    TRY(t.kernel().SignalProcess(pid, si));
+  } else if (pid == -1) {
+    TRY(t.kernel().SignalAll(t, si));
+  } else if (pid == INT32_MIN) {
+    return Errno(ESRCH);
+  } else {
+    TRY(t.kernel().SignalGroup(t, -pid, si));
+  }
+  return 0;
 }
 
 Result<uint64_t> Tkill(Task& t, const SyscallArgs& a) {
   if (a.i32(0) <= 0) return Errno(EINVAL);
-  if (a.i32(0) != t.tid()) return Errno(ESRCH);
-  return SignalSelf(t, a.i32(1));
+  if (a.i32(1) < 0 || a.i32(1) > kernel::kNumSignals) return Errno(EINVAL);
+  TRY(t.kernel().SignalThread(0, a.i32(0), UserSignal(t, a.i32(1), SI_TKILL)));
+  return 0;
 }
 
 Result<uint64_t> Tgkill(Task& t, const SyscallArgs& a) {
   if (a.i32(0) <= 0 || a.i32(1) <= 0) return Errno(EINVAL);
-  if (a.i32(0) != t.pid() || a.i32(1) != t.tid()) return Errno(ESRCH);
-  return SignalSelf(t, a.i32(2));
+  if (a.i32(2) < 0 || a.i32(2) > kernel::kNumSignals) return Errno(EINVAL);
+  TRY(t.kernel().SignalThread(a.i32(0), a.i32(1), UserSignal(t, a.i32(2), SI_TKILL)));
+  return 0;
+}
+
+Result<uint64_t> RtSigreturn(Task& t, const SyscallArgs&) {
+  auto r = kernel::SignalReturn(t);
+  if (!r) {
+    // A frame that cannot be read: the process dies of SIGSEGV.
+    t.ExitGroup(kernel::ExitStatus{0, SIGSEGV, true});
+    return 0;
+  }
+  return *r;
+}
+
+Result<uint64_t> RtSigsuspend(Task& t, const SyscallArgs& a) {
+  if (a.size(1) != kSigsetSize) return Errno(EINVAL);
+  uint64_t mask = TRY(CopyInStruct<uint64_t>(t, a.ptr(0)));
+  t.set_saved_mask(t.signal_mask());
+  t.set_signal_mask(mask);
+  vfs::WaitQueue never;
+  (void)t.Block({&never}, [] { return false; });
+  return Errno(ERESTARTNOHAND);
+}
+
+Result<uint64_t> Pause(Task& t, const SyscallArgs&) {
+  vfs::WaitQueue never;
+  (void)t.Block({&never}, [] { return false; });
+  return Errno(ERESTARTNOHAND);
+}
+
+Result<uint64_t> Sigaltstack(Task& t, const SyscallArgs& a) {
+  const uint64_t ss_addr = a.ptr(0), old_addr = a.ptr(1);
+  stack_t old = t.altstack();
+  const bool on = kernel::OnAltStack(t, t.regs().gp.rsp);
+  if (old_addr != 0) {
+    stack_t out = old;
+    out.ss_flags = (old.ss_flags & SS_DISABLE) ? SS_DISABLE : (on ? SS_ONSTACK : 0) | static_cast<int>(old.ss_flags & SS_AUTODISARM);
+    if (out.ss_flags & SS_DISABLE) {
+      out.ss_sp = nullptr;
+      out.ss_size = 0;
+    }
+    TRY(CopyOutStruct(t, old_addr, out));
+  }
+  if (ss_addr != 0) {
+    stack_t ss = TRY(CopyInStruct<stack_t>(t, ss_addr));
+    if (on) return Errno(EPERM);
+    const int mode = ss.ss_flags & ~SS_AUTODISARM;
+    if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK) return Errno(EINVAL);
+    if (mode == SS_DISABLE) {
+      t.altstack() = stack_t{nullptr, SS_DISABLE, 0};
+    } else {
+      if (ss.ss_size < static_cast<size_t>(MINSIGSTKSZ)) return Errno(ENOMEM);
+      t.altstack() = stack_t{ss.ss_sp, static_cast<int>(ss.ss_flags & SS_AUTODISARM), ss.ss_size};
+    }
+  }
+  return 0;
 }
 
 }  // namespace husk::syscalls

@@ -42,7 +42,7 @@ Result<uint64_t> ClockGettime(Task& t, const SyscallArgs& a) {
   } else {
     // PARTIAL(threads): one thread per process, so its clock is the process's.
     TRY(CpuClockIsThread(t, id));
-    ts = TRY(t.mm().address_space().MainContext().CpuTime(false));
+    ts = TRY(t.context().CpuTime(false));
   }
   TRY(CopyOutStruct(t, a.ptr(1), ts));
   return 0;
@@ -71,16 +71,34 @@ Result<uint64_t> ClockSettime(Task& t, const SyscallArgs& a) {
 }
 
 // PARTIAL(signals): sleeps cannot be interrupted yet, so *rem is never written.
-Result<uint64_t> Sleep(Task& t, clockid_t clock, int flags, uint64_t req_addr) {
+int64_t Nanos(const timespec& ts) { return ts.tv_sec * 1000000000LL + ts.tv_nsec; }
+timespec FromNanos(int64_t ns) { return timespec{ns / 1000000000LL, ns % 1000000000LL}; }
+
+// Sleeps until the deadline or a signal. Interrupted, a relative sleep
+// reports the time left in `rem_addr`. PARTIAL(restart_syscall): with no
+// handler the call restarts with its original arguments, so a relative
+// sleep starts over.
+Result<uint64_t> Sleep(Task& t, clockid_t clock, int flags, uint64_t req_addr, uint64_t rem_addr) {
   timespec req = TRY(CopyInStruct<timespec>(t, req_addr));
   if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000) return Errno(EINVAL);
-  while (clock_nanosleep(clock, flags, &req, &req) == EINTR) {
+  timespec now, mono;
+  clock_gettime(clock, &now);
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  const int64_t wait = (flags & TIMER_ABSTIME) ? Nanos(req) - Nanos(now) : Nanos(req);
+  if (wait <= 0) return 0;
+  const int64_t deadline = Nanos(mono) + wait;
+  vfs::WaitQueue never;
+  auto r = t.Block({&never}, [] { return false; }, FromNanos(deadline));
+  if (r || r.error() == Errno(ETIMEDOUT)) return 0;
+  if (!(flags & TIMER_ABSTIME) && rem_addr != 0) {
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    TRY(CopyOutStruct(t, rem_addr, FromNanos(std::max<int64_t>(0, deadline - Nanos(mono)))));
   }
-  return 0;
+  return Errno(ERESTARTNOHAND);
 }
 
 Result<uint64_t> Nanosleep(Task& t, const SyscallArgs& a) {
-  return Sleep(t, CLOCK_MONOTONIC, 0, a.ptr(0));
+  return Sleep(t, CLOCK_MONOTONIC, 0, a.ptr(0), a.ptr(1));
 }
 
 Result<uint64_t> ClockNanosleep(Task& t, const SyscallArgs& a) {
@@ -97,7 +115,7 @@ Result<uint64_t> ClockNanosleep(Task& t, const SyscallArgs& a) {
       TRY(CpuClockIsThread(t, id));
       return Errno(ENOTSUP);
   }
-  return Sleep(t, id, flags & TIMER_ABSTIME, a.ptr(2));
+  return Sleep(t, id, flags & TIMER_ABSTIME, a.ptr(2), a.ptr(3));
 }
 
 constexpr struct timezone kNoTimezone = {0, 0};

@@ -19,6 +19,10 @@ class FakeContext : public platform::Context {
   platform::Event Switch(platform::Regs&) override { return {platform::Event::Kind::kDied, {}}; }
   platform::Regs InitialRegs() override { return {}; }
   Result<timespec> CpuTime(bool) override { return timespec{}; }
+  Result<void> Adopt() override { return Ok(); }
+  void Interrupt() override {}
+  Result<void> GetFp(user_fpregs_struct&) override { return Errno(EINVAL); }
+  Result<void> SetFp(const user_fpregs_struct&) override { return Ok(); }
 };
 
 class FakeAddressSpace : public platform::AddressSpace {
@@ -58,7 +62,13 @@ class FakeAddressSpace : public platform::AddressSpace {
     }
     return Ok();
   }
-  platform::Context& MainContext() override { return context_; }
+  Result<void> Reset() override {
+    pages_.clear();
+    return Ok();
+  }
+  Result<std::unique_ptr<platform::AddressSpace>> Fork() override { return Errno(ENOSYS); }
+  Result<std::unique_ptr<platform::Context>> NewThread() override { return Errno(ENOSYS); }
+  std::unique_ptr<platform::Context> TakeFirstThread() override { return nullptr; }
 
   const std::vector<Call>& calls() const { return calls_; }
   void ClearCalls() { calls_.clear(); }

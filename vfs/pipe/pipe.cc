@@ -1,0 +1,178 @@
+#include "vfs/pipe/pipe.h"
+
+#include <linux/limits.h>
+#include <sys/ioctl.h>
+
+#include <atomic>
+#include <deque>
+
+#include "vfs/wait.h"
+
+namespace husk::vfs {
+namespace {
+
+constexpr size_t kPipeSize = 65536;  // the default capacity (16 pages)
+// Writes of at most PIPE_BUF bytes are atomic: all or nothing.
+constexpr size_t kPipeBuf = PIPE_BUF;
+
+std::atomic<uint64_t> next_pipe_ino{1};
+
+class Pipe {
+ public:
+  Pipe() : ino_(next_pipe_ino++) { clock_gettime(CLOCK_REALTIME, &time_); }
+
+  absl::Mutex mu;
+  std::deque<uint8_t> buf ABSL_GUARDED_BY(mu);
+  int readers ABSL_GUARDED_BY(mu) = 0;
+  int writers ABSL_GUARDED_BY(mu) = 0;
+  WaitQueue readable;  // data arrived or the last writer left
+  WaitQueue writable;  // room appeared or the last reader left
+
+  uint64_t ino() const { return ino_; }
+  const timespec& time() const { return time_; }
+
+ private:
+  const uint64_t ino_;
+  timespec time_;
+};
+
+class PipeEnd final : public FileDescription {
+ public:
+  PipeEnd(std::shared_ptr<Pipe> pipe, int flags) : FileDescription(Path{}, flags), pipe_(std::move(pipe)) {
+    absl::MutexLock lock(&pipe_->mu);
+    (Readable() ? pipe_->readers : pipe_->writers)++;
+  }
+  ~PipeEnd() override {
+    {
+      absl::MutexLock lock(&pipe_->mu);
+      (Readable() ? pipe_->readers : pipe_->writers)--;
+    }
+    pipe_->readable.NotifyAll();
+    pipe_->writable.NotifyAll();
+  }
+
+  Result<size_t> Read(const IoVecs& dst) override {
+    const size_t want = TotalLength(dst);
+    if (want == 0) return 0;
+    for (;;) {
+      {
+        absl::MutexLock lock(&pipe_->mu);
+        if (!pipe_->buf.empty()) {
+          const size_t n = std::min(want, pipe_->buf.size());
+          size_t done = 0;
+          for (const iovec& v : dst) {
+            if (done == n) break;
+            const size_t k = std::min(v.iov_len, n - done);
+            std::copy_n(pipe_->buf.begin(), k, static_cast<uint8_t*>(v.iov_base));
+            pipe_->buf.erase(pipe_->buf.begin(), pipe_->buf.begin() + static_cast<long>(k));
+            done += k;
+          }
+          pipe_->writable.NotifyAll();
+          return n;
+        }
+        if (pipe_->writers == 0) return 0;  // end of file
+      }
+      if (flags() & O_NONBLOCK) return Errno(EAGAIN);
+      TRY(BlockOn(pipe_->readable, [&] {
+        absl::MutexLock lock(&pipe_->mu);
+        return !pipe_->buf.empty() || pipe_->writers == 0;
+      }));
+    }
+  }
+
+  Result<size_t> Write(const IoVecs& src) override {
+    const size_t total = TotalLength(src);
+    size_t done = 0;
+    // Flattened view of the source for partial copies.
+    auto copy_in = [&](size_t from, size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_->mu) {
+      size_t skip = from;
+      for (const iovec& v : src) {
+        if (n == 0) break;
+        if (skip >= v.iov_len) {
+          skip -= v.iov_len;
+          continue;
+        }
+        const size_t k = std::min(v.iov_len - skip, n);
+        const uint8_t* p = static_cast<const uint8_t*>(v.iov_base) + skip;
+        pipe_->buf.insert(pipe_->buf.end(), p, p + k);
+        n -= k;
+        skip = 0;
+      }
+    };
+    if (total == 0) {
+      absl::MutexLock lock(&pipe_->mu);
+      if (pipe_->readers == 0) return Errno(EPIPE);
+      return 0;
+    }
+    for (;;) {
+      {
+        absl::MutexLock lock(&pipe_->mu);
+        if (pipe_->readers == 0) {
+          if (done > 0) return done;
+          return Errno(EPIPE);
+        }
+        const size_t room = kPipeSize - pipe_->buf.size();
+        const size_t left = total - done;
+        // Small writes go in whole or wait; large ones go in pieces.
+        const bool fits = total <= kPipeBuf ? room >= left : room > 0;
+        if (fits) {
+          const size_t n = std::min(room, left);
+          copy_in(done, n);
+          done += n;
+          pipe_->readable.NotifyAll();
+          if (done == total) return done;
+        }
+      }
+      if (flags() & O_NONBLOCK) {
+        if (done > 0) return done;
+        return Errno(EAGAIN);
+      }
+      auto r = BlockOn(pipe_->writable, [&] {
+        absl::MutexLock lock(&pipe_->mu);
+        const size_t room = kPipeSize - pipe_->buf.size();
+        return pipe_->readers == 0 || (total <= kPipeBuf ? room >= total - done : room > 0);
+      });
+      if (!r) {
+        if (done > 0) return done;
+        return r.error();
+      }
+    }
+  }
+
+  Result<struct stat> Stat() override {
+    struct stat st{};
+    st.st_mode = S_IFIFO | 0600;
+    st.st_nlink = 1;
+    st.st_ino = pipe_->ino();
+    st.st_dev = 0xe;  // pipefs's anonymous device
+    st.st_blksize = 4096;
+    st.st_atim = st.st_mtim = st.st_ctim = pipe_->time();
+    return st;
+  }
+
+  Result<uint64_t> Ioctl(UserMemory& mem, uint64_t cmd, uint64_t arg) override {
+    if (cmd != FIONREAD) return Errno(ENOTTY);
+    int n;
+    {
+      absl::MutexLock lock(&pipe_->mu);
+      n = static_cast<int>(pipe_->buf.size());
+    }
+    TRY(mem.CopyOut(arg, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&n), sizeof(n))));
+    return 0;
+  }
+
+  bool Mappable() const override { return false; }
+
+ private:
+  std::shared_ptr<Pipe> pipe_;
+};
+
+}  // namespace
+
+std::pair<std::shared_ptr<FileDescription>, std::shared_ptr<FileDescription>> NewPipe(int flags) {
+  auto pipe = std::make_shared<Pipe>();
+  const int kept = flags & (O_NONBLOCK | O_DIRECT);
+  return {std::make_shared<PipeEnd>(pipe, O_RDONLY | kept), std::make_shared<PipeEnd>(pipe, O_WRONLY | kept)};
+}
+
+}  // namespace husk::vfs
