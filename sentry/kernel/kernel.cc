@@ -199,6 +199,9 @@ void Kernel::TaskExited(Task& t, int) {
     }
     if (tg.tasks.empty()) {
       tg.zombie = true;
+      // Its timers stop with it.
+      if (tg.itimer_real) timers_.Set(tg.itimer_real, 0, 0);
+      for (auto& [id, tm] : tg.timers) timers_.Set(tm, 0, 0);
       // Orphans go to init (or the nearest subreaper).
       ThreadGroup* reaper = init_.get();
       for (ThreadGroup* p = tg.parent; p != nullptr; p = p->parent) {

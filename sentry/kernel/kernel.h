@@ -15,6 +15,7 @@
 #include "platform/platform.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/task.h"
+#include "sentry/kernel/timers.h"
 #include "sentry/mm/memory_file.h"
 #include "vfs/vfs.h"
 
@@ -60,6 +61,7 @@ class Kernel {
   const timespec& boot_time() const { return boot_time_; }
   const std::string& hostname() const { return hostname_; }
   Futexes& futexes() { return futexes_; }
+  TimerService& timers() { return timers_; }
 
   // Creates the first task (PID 1) with `fds` as its file table. It is
   // started with Start.
@@ -147,6 +149,8 @@ class Kernel {
   bool init_done_ ABSL_GUARDED_BY(mu_) = false;
   ExitStatus init_status_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<Task>> finished_ ABSL_GUARDED_BY(mu_);  // to join
+  // Last: its thread signals through the members above.
+  TimerService timers_{*this};
 };
 
 }  // namespace husk::kernel

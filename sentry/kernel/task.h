@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -127,6 +128,9 @@ class ThreadGroup {
   std::string comm;            // prctl PR_SET_NAME of the leader
   // Woken when a child changes state (for wait4/waitid).
   vfs::WaitQueue child_events;
+  // ITIMER_REAL (alarm, setitimer) and the POSIX timers by id.
+  std::shared_ptr<struct Timer> itimer_real;
+  std::map<int, std::shared_ptr<struct Timer>> timers;
   // Resource usage of reaped children (getrusage RUSAGE_CHILDREN).
   timespec children_cpu{};
 

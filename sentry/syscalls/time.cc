@@ -135,3 +135,167 @@ Result<uint64_t> Time(Task& t, const SyscallArgs& a) {
 }
 
 }  // namespace husk::syscalls
+
+namespace husk::syscalls {
+namespace {
+
+int64_t TvNanos(const timeval& tv) { return tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL; }
+timeval NanosTv(int64_t ns) {
+  // Round up to the microsecond, as a still-armed timer never reads 0.
+  ns = (ns + 999) / 1000 * 1000;
+  return timeval{ns / 1000000000LL, (ns % 1000000000LL) / 1000};
+}
+
+std::shared_ptr<kernel::Timer> ItimerReal(Task& t) {
+  absl::MutexLock lock(&t.kernel().mu());
+  auto& tm = t.thread_group().itimer_real;
+  if (!tm) {
+    tm = std::make_shared<kernel::Timer>();
+    tm->pid = t.pid();
+    tm->info.si_signo = SIGALRM;
+    tm->info.si_code = SI_KERNEL;
+  }
+  return tm;
+}
+
+Result<std::shared_ptr<kernel::Timer>> PosixTimer(Task& t, int id) {
+  absl::MutexLock lock(&t.kernel().mu());
+  auto& timers = t.thread_group().timers;
+  auto it = timers.find(id);
+  if (it == timers.end()) return Errno(EINVAL);
+  return it->second;
+}
+
+}  // namespace
+
+Result<uint64_t> Getitimer(Task& t, const SyscallArgs& a) {
+  const int which = a.i32(0);
+  if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) return Errno(ENOSYS);  // PARTIAL(cpu timers)
+  if (which != ITIMER_REAL) return Errno(EINVAL);
+  auto [value, interval] = t.kernel().timers().Get(ItimerReal(t));
+  itimerval out{NanosTv(interval), NanosTv(value)};
+  TRY(CopyOutStruct(t, a.ptr(1), out));
+  return 0;
+}
+
+Result<uint64_t> Setitimer(Task& t, const SyscallArgs& a) {
+  const int which = a.i32(0);
+  itimerval in{};
+  if (a.ptr(1) != 0) in = TRY(CopyInStruct<itimerval>(t, a.ptr(1)));
+  if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) return Errno(ENOSYS);  // PARTIAL(cpu timers)
+  if (which != ITIMER_REAL) return Errno(EINVAL);
+  for (const timeval& tv : {in.it_value, in.it_interval}) {
+    if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000) return Errno(EINVAL);
+  }
+  auto [value, interval] = t.kernel().timers().Set(ItimerReal(t), TvNanos(in.it_value), TvNanos(in.it_interval));
+  if (a.ptr(2) != 0) {
+    itimerval out{NanosTv(interval), NanosTv(value)};
+    TRY(CopyOutStruct(t, a.ptr(2), out));
+  }
+  return 0;
+}
+
+Result<uint64_t> Alarm(Task& t, const SyscallArgs& a) {
+  const int64_t secs = a.u32(0);
+  auto [value, interval] = t.kernel().timers().Set(ItimerReal(t), secs * 1000000000LL, 0);
+  (void)interval;
+  // The seconds left, rounded to the nearest (and at least 1 if armed).
+  if (value == 0) return 0;
+  return static_cast<uint64_t>(std::max<int64_t>(1, (value + 500000000LL) / 1000000000LL));
+}
+
+Result<uint64_t> TimerCreate(Task& t, const SyscallArgs& a) {
+  const clockid_t clock = a.i32(0);
+  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME) {
+    if (clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID) return Errno(ENOTSUP);
+    return Errno(EINVAL);
+  }
+  auto tm = std::make_shared<kernel::Timer>();
+  tm->pid = t.pid();
+  tm->info.si_signo = SIGALRM;
+  tm->info.si_code = SI_TIMER;
+  int notify = SIGEV_SIGNAL;
+  sigval value{};
+  if (a.ptr(1) != 0) {
+    sigevent ev = TRY(CopyInStruct<sigevent>(t, a.ptr(1)));
+    notify = ev.sigev_notify;
+    value = ev.sigev_value;
+    if (notify != SIGEV_NONE) {
+      if (ev.sigev_signo <= 0 || ev.sigev_signo > kernel::kNumSignals) return Errno(EINVAL);
+      tm->info.si_signo = ev.sigev_signo;
+    }
+    if (notify == SIGEV_THREAD_ID) {
+      int tgid;
+      if (!t.kernel().FindTask(ev._sigev_un._tid, &tgid) || tgid != t.pid()) return Errno(EINVAL);
+      tm->tid = ev._sigev_un._tid;
+    } else if (notify != SIGEV_SIGNAL && notify != SIGEV_NONE) {
+      return Errno(EINVAL);
+    }
+  }
+  if (notify == SIGEV_NONE) tm->info.si_signo = 0;
+  int id;
+  {
+    absl::MutexLock lock(&t.kernel().mu());
+    auto& timers = t.thread_group().timers;
+    id = 0;
+    while (timers.contains(id)) ++id;
+    timers[id] = tm;
+  }
+  tm->info.si_timerid = id;
+  tm->info.si_value = a.ptr(1) != 0 ? value : sigval{.sival_int = id};
+  if (auto r = CopyOutStruct<int32_t>(t, a.ptr(2), id); !r) {
+    absl::MutexLock lock(&t.kernel().mu());
+    t.thread_group().timers.erase(id);
+    return r.error();
+  }
+  return 0;
+}
+
+Result<uint64_t> TimerSettime(Task& t, const SyscallArgs& a) {
+  auto tm = TRY(PosixTimer(t, a.i32(0)));
+  const int flags = a.i32(1);
+  itimerspec in = TRY(CopyInStruct<itimerspec>(t, a.ptr(2)));
+  for (const timespec& ts : {in.it_value, in.it_interval}) {
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return Errno(EINVAL);
+  }
+  int64_t value = in.it_value.tv_sec * 1000000000LL + in.it_value.tv_nsec;
+  if ((flags & TIMER_ABSTIME) && value > 0) {
+    // PARTIAL(clocks): an absolute time is taken on CLOCK_REALTIME's scale
+    // when the timer's clock is realtime, converted once to a delay.
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    value = std::max<int64_t>(1, value - (now.tv_sec * 1000000000LL + now.tv_nsec));
+  }
+  auto [old_value, old_interval] =
+      t.kernel().timers().Set(tm, value, in.it_interval.tv_sec * 1000000000LL + in.it_interval.tv_nsec);
+  if (a.ptr(3) != 0) {
+    itimerspec out{{old_interval / 1000000000LL, old_interval % 1000000000LL},
+                   {old_value / 1000000000LL, old_value % 1000000000LL}};
+    TRY(CopyOutStruct(t, a.ptr(3), out));
+  }
+  return 0;
+}
+
+Result<uint64_t> TimerGettime(Task& t, const SyscallArgs& a) {
+  auto tm = TRY(PosixTimer(t, a.i32(0)));
+  auto [value, interval] = t.kernel().timers().Get(tm);
+  itimerspec out{{interval / 1000000000LL, interval % 1000000000LL},
+                 {value / 1000000000LL, value % 1000000000LL}};
+  TRY(CopyOutStruct(t, a.ptr(1), out));
+  return 0;
+}
+
+Result<uint64_t> TimerGetoverrun(Task& t, const SyscallArgs& a) {
+  auto tm = TRY(PosixTimer(t, a.i32(0)));
+  return static_cast<uint64_t>(t.kernel().timers().Overrun(tm));
+}
+
+Result<uint64_t> TimerDelete(Task& t, const SyscallArgs& a) {
+  auto tm = TRY(PosixTimer(t, a.i32(0)));
+  t.kernel().timers().Set(tm, 0, 0);
+  absl::MutexLock lock(&t.kernel().mu());
+  t.thread_group().timers.erase(a.i32(0));
+  return 0;
+}
+
+}  // namespace husk::syscalls
