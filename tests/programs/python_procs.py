@@ -1,0 +1,27 @@
+# python3 threads, a thread pool, fork + waitpid and signal.alarm.
+import concurrent.futures, os, signal, threading, time
+
+lock = threading.Lock()
+cond = threading.Condition(lock)
+count = [0]
+def work():
+    for _ in range(1000):
+        with lock:
+            count[0] += 1
+            cond.notify_all()
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("threads", count[0])
+with concurrent.futures.ThreadPoolExecutor(4) as ex:
+    print("pool", sum(ex.map(lambda x: x * x, range(100))))
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+print("fork", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+hits = []
+signal.signal(signal.SIGALRM, lambda s, f: hits.append(s))
+signal.alarm(1)
+while not hits:
+    time.sleep(0.01)
+print("alarm", hits)
