@@ -369,6 +369,12 @@ int Run(int argc, char** argv) {
   kill(spawned->pid, SIGKILL);
   k.memory_file().Abandon();
   HUSK_DEBUG("program exited");
+  if (!k.AllGone()) {
+    // A task thread is stuck in a host call; the process's exit takes it,
+    // and the platform thread's exit takes every stub.
+    waitpid(spawned->pid, nullptr, 0);
+    std::_Exit(status.ShellStatus());
+  }
   client->Close();
   client.reset();
   waitpid(spawned->pid, nullptr, 0);

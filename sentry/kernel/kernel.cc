@@ -77,9 +77,19 @@ void Kernel::Start(std::shared_ptr<Task> t, std::function<void()> before_run) {
 ExitStatus Kernel::WaitForEnd() {
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(+[](Kernel* k) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return k->init_done_ && k->running_ == 0;
+    return k->init_done_;
   }, this));
+  // Every other task has been killed; give them a moment to leave. One
+  // stuck in a host read (a terminal) cannot be interrupted: AllGone says so.
+  mu_.AwaitWithTimeout(absl::Condition(+[](Kernel* k) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return k->running_ == 0;
+  }, this), absl::Seconds(2));
   return init_status_;
+}
+
+bool Kernel::AllGone() {
+  absl::MutexLock lock(&mu_);
+  return running_ == 0;
 }
 
 Result<int> Kernel::Clone(Task& parent, const CloneArgs& a) {

@@ -88,6 +88,8 @@ class Kernel {
   // Blocks until the init process has exited and every task is gone;
   // returns the init process's status.
   ExitStatus WaitForEnd();
+  // Whether every task thread has finished (after WaitForEnd).
+  bool AllGone();
 
   // Signals. `info.si_signo` 0 only checks that the target exists.
   Result<void> SignalProcess(int pid, const siginfo_t& info);
