@@ -557,7 +557,6 @@ class Zygote {
     if (failed_) return Errno(error_);
     pid_t pid = spawned_.front();
     spawned_.erase(spawned_.begin());
-    ++taken_;
     return pid;
   }
 
@@ -571,7 +570,6 @@ class Zygote {
   absl::Mutex mu_;
   uint64_t requests_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t answers_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t taken_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<pid_t> spawned_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool failed_ ABSL_GUARDED_BY(mu_) = false;

@@ -365,6 +365,18 @@ void Kernel::WakeForSignalLocked(ThreadGroup& tg, int sig) {
   }
 }
 
+namespace {
+
+// Whether `tg` discards `sig` on arrival: SIG_IGN, or a default action of
+// doing nothing.
+bool Ignores(ThreadGroup& tg, int sig) {
+  const SigAction act = tg.GetSigAction(sig);
+  return act.handler == reinterpret_cast<uint64_t>(SIG_IGN) ||
+         (act.handler == reinterpret_cast<uint64_t>(SIG_DFL) && DefaultIgnores(sig));
+}
+
+}  // namespace
+
 void Kernel::SendToGroupLocked(ThreadGroup& tg, const siginfo_t& info) {
   const int sig = info.si_signo;
   if (tg.zombie || tg.exiting) return;
@@ -376,14 +388,11 @@ void Kernel::SendToGroupLocked(ThreadGroup& tg, const siginfo_t& info) {
     // PARTIAL(job control): nothing is stopped; pending stop signals go.
     for (int s : {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}) tg.pending.Discard(s);
   }
-  const SigAction act = tg.GetSigAction(sig);
-  const bool ignored = act.handler == reinterpret_cast<uint64_t>(SIG_IGN) ||
-                       (act.handler == reinterpret_cast<uint64_t>(SIG_DFL) && DefaultIgnores(sig));
   // An ignored signal is dropped unless every thread blocks it (it may be
   // unblocked after a handler is installed).
   bool blocked_everywhere = !tg.tasks.empty();
   for (Task* t : tg.tasks) blocked_everywhere &= (t->signal_mask() & SigBit(sig)) != 0;
-  if (ignored && !blocked_everywhere) return;
+  if (Ignores(tg, sig) && !blocked_everywhere) return;
   tg.pending.Add(info);
   WakeForSignalLocked(tg, sig);
 }
@@ -396,10 +405,7 @@ void Kernel::SendToTaskLocked(Task& t, const siginfo_t& info) {
     GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
     return;
   }
-  const SigAction act = tg.GetSigAction(sig);
-  const bool ignored = act.handler == reinterpret_cast<uint64_t>(SIG_IGN) ||
-                       (act.handler == reinterpret_cast<uint64_t>(SIG_DFL) && DefaultIgnores(sig));
-  if (ignored && !(t.signal_mask() & SigBit(sig))) return;
+  if (Ignores(tg, sig) && !(t.signal_mask() & SigBit(sig))) return;
   t.pending.Add(info);
   if (!(t.signal_mask() & SigBit(sig))) t.Kick();
 }
@@ -425,37 +431,32 @@ Result<void> Kernel::SignalThread(int tgid, int tid, const siginfo_t& info) {
   return Ok();
 }
 
+Result<void> Kernel::SendToEachLocked(absl::FunctionRef<bool(ThreadGroup&)> chosen,
+                                      const siginfo_t& info) {
+  // Chosen first, sent after: sending may not change the set walked.
+  std::vector<ThreadGroup*> targets;
+  for (auto& [pid, g] : groups_) {
+    if (!g->zombie && chosen(*g)) targets.push_back(g.get());
+  }
+  if (targets.empty()) return Errno(ESRCH);
+  if (info.si_signo != 0) {
+    for (ThreadGroup* g : targets) SendToGroupLocked(*g, info);
+  }
+  return Ok();
+}
+
 Result<void> Kernel::SignalGroup(Task& sender, int pgid, const siginfo_t& info) {
   absl::MutexLock lock(&mu_);
   if (pgid == 0) pgid = sender.thread_group().pgid;
-  bool found = false;
-  std::vector<ThreadGroup*> targets;
-  for (auto& [pid, g] : groups_) {
-    if (g->pgid == pgid && !g->zombie) targets.push_back(g.get());
-  }
-  for (ThreadGroup* g : targets) {
-    found = true;
-    if (info.si_signo != 0) SendToGroupLocked(*g, info);
-  }
-  if (!found) return Errno(ESRCH);
-  return Ok();
+  return SendToEachLocked([pgid](ThreadGroup& g) { return g.pgid == pgid; }, info);
 }
 
 Result<void> Kernel::SignalAll(Task& sender, const siginfo_t& info) {
   absl::MutexLock lock(&mu_);
-  bool found = false;
-  std::vector<ThreadGroup*> targets;
-  for (auto& [pid, g] : groups_) {
-    // Every process but init and the sender's own.
-    if (g.get() == init_.get() || g.get() == &sender.thread_group() || g->zombie) continue;
-    targets.push_back(g.get());
-  }
-  for (ThreadGroup* g : targets) {
-    found = true;
-    if (info.si_signo != 0) SendToGroupLocked(*g, info);
-  }
-  if (!found) return Errno(ESRCH);
-  return Ok();
+  // Every process but init and the sender's own.
+  ThreadGroup* init = init_.get();
+  ThreadGroup* self = &sender.thread_group();
+  return SendToEachLocked([init, self](ThreadGroup& g) { return &g != init && &g != self; }, info);
 }
 
 Result<int> Kernel::GetPgid(Task& t, int pid) {

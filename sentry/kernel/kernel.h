@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <absl/functional/function_ref.h>
 #include <absl/synchronization/mutex.h>
 
 #include "platform/platform.h"
@@ -130,6 +131,9 @@ class Kernel {
   void ReapLocked(ThreadGroup& tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ThreadGroup* FindGroupLocked(int pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Task* FindTaskLocked(int tid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends `info` to every live process `chosen` picks; ESRCH if none.
+  Result<void> SendToEachLocked(absl::FunctionRef<bool(ThreadGroup&)> chosen, const siginfo_t& info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Picks a thread of `tg` to handle a process-directed `sig` and kicks it.
   void WakeForSignalLocked(ThreadGroup& tg, int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

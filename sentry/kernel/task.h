@@ -131,8 +131,6 @@ class ThreadGroup {
   // ITIMER_REAL (alarm, setitimer) and the POSIX timers by id.
   std::shared_ptr<struct Timer> itimer_real;
   std::map<int, std::shared_ptr<struct Timer>> timers;
-  // Resource usage of reaped children (getrusage RUSAGE_CHILDREN).
-  timespec children_cpu{};
 
  private:
   const int pid_;
@@ -150,7 +148,6 @@ class Task : public vfs::Waiter {
   ThreadGroup& thread_group() { return *tg_; }
   const std::shared_ptr<ThreadGroup>& shared_thread_group() { return tg_; }
   int tid() const { return tid_; }
-  void set_tid(int tid) { tid_ = tid; }
   int pid() const { return tg_->pid(); }
   int ppid();
 

@@ -146,6 +146,10 @@ timeval NanosTv(int64_t ns) {
   return timeval{ns / 1000000000LL, (ns % 1000000000LL) / 1000};
 }
 
+itimerspec ItimerspecOf(int64_t value, int64_t interval) {
+  return itimerspec{FromNanos(interval), FromNanos(value)};
+}
+
 std::shared_ptr<kernel::Timer> ItimerReal(Task& t) {
   absl::MutexLock lock(&t.kernel().mu());
   auto& tm = t.thread_group().itimer_real;
@@ -258,20 +262,18 @@ Result<uint64_t> TimerSettime(Task& t, const SyscallArgs& a) {
   for (const timespec& ts : {in.it_value, in.it_interval}) {
     if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return Errno(EINVAL);
   }
-  int64_t value = in.it_value.tv_sec * 1000000000LL + in.it_value.tv_nsec;
+  int64_t value = Nanos(in.it_value);
   if ((flags & TIMER_ABSTIME) && value > 0) {
     // PARTIAL(clocks): an absolute time is taken on CLOCK_REALTIME's scale
     // when the timer's clock is realtime, converted once to a delay.
     timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    value = std::max<int64_t>(1, value - (now.tv_sec * 1000000000LL + now.tv_nsec));
+    value = std::max<int64_t>(1, value - Nanos(now));
   }
   auto [old_value, old_interval] =
-      t.kernel().timers().Set(tm, value, in.it_interval.tv_sec * 1000000000LL + in.it_interval.tv_nsec);
+      t.kernel().timers().Set(tm, value, Nanos(in.it_interval));
   if (a.ptr(3) != 0) {
-    itimerspec out{{old_interval / 1000000000LL, old_interval % 1000000000LL},
-                   {old_value / 1000000000LL, old_value % 1000000000LL}};
-    TRY(CopyOutStruct(t, a.ptr(3), out));
+    TRY(CopyOutStruct(t, a.ptr(3), ItimerspecOf(old_value, old_interval)));
   }
   return 0;
 }
@@ -279,9 +281,7 @@ Result<uint64_t> TimerSettime(Task& t, const SyscallArgs& a) {
 Result<uint64_t> TimerGettime(Task& t, const SyscallArgs& a) {
   auto tm = TRY(PosixTimer(t, a.i32(0)));
   auto [value, interval] = t.kernel().timers().Get(tm);
-  itimerspec out{{interval / 1000000000LL, interval % 1000000000LL},
-                 {value / 1000000000LL, value % 1000000000LL}};
-  TRY(CopyOutStruct(t, a.ptr(1), out));
+  TRY(CopyOutStruct(t, a.ptr(1), ItimerspecOf(value, interval)));
   return 0;
 }
 
