@@ -70,6 +70,11 @@ class AddressSpace {
   // page later.
   virtual Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset,
                            bool populate = false) = 0;
+  // Maps [addr, addr+len) to host file `fd` at `offset` (MAP_PRIVATE |
+  // MAP_FIXED): the stub shares the host's page cache instead of a copy.
+  // Only for mappings that are never written (the sentry would not see the
+  // stub's private copies).
+  virtual Result<void> MapFile(uint64_t addr, uint64_t len, int prot, int fd, uint64_t offset) = 0;
   virtual Result<void> Unmap(uint64_t addr, uint64_t len) = 0;
   virtual Result<void> Protect(uint64_t addr, uint64_t len, int prot) = 0;
   // Removes every application mapping (exec of a new image). The caller

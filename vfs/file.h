@@ -16,6 +16,7 @@
 #include <absl/synchronization/mutex.h>
 
 #include "base/result.h"
+#include "base/scoped_fd.h"
 
 namespace husk::vfs {
 
@@ -81,6 +82,10 @@ class FileDescription {
   // The pages a MAP_SHARED mapping of this file maps directly, if the file
   // keeps its data in the memory file (tmpfs); null otherwise.
   virtual std::shared_ptr<class SharedPages> SharedMemory() { return nullptr; }
+  // The host fd whose pages a private mapping may share with the host's
+  // page cache while nothing writes to it (files the gofer donated); null
+  // if the file's content lives elsewhere.
+  virtual std::shared_ptr<const ScopedFd> HostPages() { return nullptr; }
   // Whether writes are dropped unread (/dev/null).
   virtual bool DiscardsWrites() const { return false; }
 

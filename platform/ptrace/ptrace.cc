@@ -2,12 +2,14 @@
 // PTRACE_SYSEMU, so every `syscall` the application executes stops the stub
 // before the host kernel runs it and comes to the sentry instead.
 #include <elf.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/rseq.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -16,11 +18,13 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstring>
 #include <absl/synchronization/mutex.h>
 
 #include <fstream>
 #include <array>
 #include <map>
+#include <optional>
 #include <thread>
 #include <sstream>
 #include <string>
@@ -28,15 +32,23 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/scoped_fd.h"
 #include "platform/platform.h"
 
-extern "C" char husk_stub_start[], husk_stub_end[], husk_stub_entry[], husk_stub_syscall[],
-    husk_stub_clone[];
+extern "C" char husk_stub_start[], husk_stub_scratch[], husk_stub_end[], husk_stub_entry[],
+    husk_stub_syscall[], husk_stub_clone[];
 
 namespace husk::platform {
 namespace {
 
+// The fds of every stub: the memory file, the scratch memfd and the stub's
+// end of the donor socket (FileDonor). A donated host fd arrives as the
+// lowest free number, kStubReceivedFd, and is closed once mapped.
 constexpr int kStubMemoryFd = 0;
+constexpr int kStubScratchFd = 1;
+constexpr int kStubSocketFd = 2;
+constexpr int kStubReceivedFd = 3;
+constexpr uint64_t kPageSize = 4096;
 constexpr long kRseqFlagUnregister = 1;
 constexpr long kRseqSig = 0x53053053;  // glibc's RSEQ_SIG on x86
 
@@ -86,11 +98,12 @@ Result<KeptRange> FindVdso() {
 // syscalls never reach it (PTRACE_SYSEMU stops them first); this is the net
 // under that.
 std::vector<sock_filter> StubFilter(uint64_t page_start, uint64_t page_end) {
+  static_assert(kStubSocketFd >= 0);
   const uint32_t ip_hi = static_cast<uint32_t>(page_start >> 32);
   const uint32_t lo_start = static_cast<uint32_t>(page_start);
   const uint32_t lo_end = static_cast<uint32_t>(page_end - 1);
   const uint32_t allowed[] = {SYS_mmap, SYS_munmap, SYS_mprotect, SYS_clone, SYS_pause,
-                              SYS_exit, SYS_exit_group};
+                              SYS_close, SYS_exit, SYS_exit_group};
   std::vector<sock_filter> f = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -109,19 +122,41 @@ std::vector<sock_filter> StubFilter(uint64_t page_start, uint64_t page_end) {
     f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1));
     f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
   }
+  // recvmsg only on the donor socket.
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_recvmsg, 0, 6));
+  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0]) + 4));
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2));
+  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])));
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kStubSocketFd, 1, 0));
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
   f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
   return f;
 }
 
+// The sentry's fds that become a stub's kStubMemoryFd, kStubScratchFd and
+// kStubSocketFd.
+struct StubFds {
+  int memory = -1;
+  int scratch = -1;
+  int socket = -1;
+};
+
 // What the child of clone() does before it becomes a stub. Only raw
 // syscalls: see RawSyscall.
-[[noreturn]] void StubChild(int memory_fd, const sock_fprog* filter, const KeptRange& kept) {
+[[noreturn]] void StubChild(const StubFds& fds, const sock_fprog* filter, const KeptRange& kept) {
   RawSyscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
   RawSyscall(SYS_ptrace, PTRACE_TRACEME);
-  // The stub keeps one fd: the memory file. Everything else of the sentry's
-  // goes.
-  RawSyscall(SYS_dup2, memory_fd, kStubMemoryFd);
-  RawSyscall(SYS_close_range, kStubMemoryFd + 1, ~0U, 0);
+  // The stub keeps its three fds at their fixed numbers (moved out of the
+  // way first, since any of them may sit on a target number). Everything
+  // else of the sentry's goes.
+  const long memory = RawSyscall(SYS_fcntl, fds.memory, F_DUPFD, 16);
+  const long scratch = RawSyscall(SYS_fcntl, fds.scratch, F_DUPFD, 16);
+  const long socket = RawSyscall(SYS_fcntl, fds.socket, F_DUPFD, 16);
+  RawSyscall(SYS_dup2, memory, kStubMemoryFd);
+  RawSyscall(SYS_dup2, scratch, kStubScratchFd);
+  RawSyscall(SYS_dup2, socket, kStubSocketFd);
+  RawSyscall(SYS_close_range, kStubSocketFd + 1, ~0U, 0);
   // glibc registered an rseq area for the sentry thread that cloned us; the
   // registration survives clone, but the area is about to be unmapped, and
   // the kernel would SIGSEGV the stub on its next preemption.
@@ -284,20 +319,181 @@ class PtraceThread final : public Context {
   bool dead_ = false;
 };
 
+// Hands host fds to stubs for MapFile, one at a time. The sentry sends the
+// fd over a datagram socket whose other end every stub holds
+// (kStubSocketFd); the stub takes it with recvmsg, whose header lives in the
+// stub's scratch page. That page is the stub's own page ("slot") of a memfd
+// the sentry maps too, so a stub's application threads can disturb only
+// their own process's transfers. The fd arrives as kStubReceivedFd, the
+// stub's lowest free number, and is closed as soon as it is mapped.
+class FileDonor {
+ public:
+  static Result<std::shared_ptr<FileDonor>> Create() {
+    auto d = std::shared_ptr<FileDonor>(new FileDonor);
+    d->scratch_ = ScopedFd(static_cast<int>(syscall(SYS_memfd_create, "husk-scratch", MFD_CLOEXEC)));
+    if (!d->scratch_.valid()) return Errno(errno);
+    if (ftruncate(d->scratch_.get(), kMaxSlots * kPageSize) != 0) return Errno(errno);
+    void* view = mmap(nullptr, kMaxSlots * kPageSize, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_NORESERVE, d->scratch_.get(), 0);
+    if (view == MAP_FAILED) return Errno(errno);
+    d->view_ = static_cast<uint8_t*>(view);
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) return Errno(errno);
+    d->sentry_end_ = ScopedFd(pair[0]);
+    d->stub_end_ = ScopedFd(pair[1]);
+    return d;
+  }
+  ~FileDonor() {
+    if (view_ != nullptr) munmap(view_, kMaxSlots * kPageSize);
+  }
+
+  // What a new zygote inherits.
+  int scratch_fd() const { return scratch_.get(); }
+  int stub_socket() const { return stub_end_.get(); }
+
+  Result<uint32_t> AllocateSlot() {
+    absl::MutexLock lock(&mu_);
+    if (!free_.empty()) {
+      uint32_t slot = free_.back();
+      free_.pop_back();
+      return slot;
+    }
+    if (next_ == kMaxSlots) return Errno(ENOMEM);
+    return next_++;
+  }
+  void FreeSlot(uint32_t slot) {
+    absl::MutexLock lock(&mu_);
+    free_.push_back(slot);
+  }
+
+  // Maps the scratch page of stub thread `t`'s process to `slot`.
+  static Result<void> MapScratch(PtraceThread& t, uint32_t slot) {
+    TRY(t.Inject(husk_stub_syscall, SYS_mmap, reinterpret_cast<uint64_t>(husk_stub_scratch),
+                 kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, kStubScratchFd,
+                 slot * kPageSize));
+    return Ok();
+  }
+
+  // mmap(addr, len, prot, MAP_PRIVATE | MAP_FIXED, fd, offset) in `t`'s
+  // process, whose scratch page maps `slot`.
+  Result<void> Map(PtraceThread& t, uint32_t slot, uint64_t addr, uint64_t len, int prot, int fd,
+                   uint64_t offset) {
+    absl::MutexLock lock(&mu_);
+    // The scratch page: the header, its iovec, one byte of data and room
+    // for one fd, laid out at fixed offsets.
+    constexpr uint64_t kIov = 64, kData = 128, kControl = 192;
+    uint8_t* page = view_ + slot * kPageSize;
+    const uint64_t stub = reinterpret_cast<uint64_t>(husk_stub_scratch);
+    iovec iov{reinterpret_cast<void*>(stub + kData), 1};
+    memcpy(page + kIov, &iov, sizeof(iov));
+    msghdr header{};
+    header.msg_iov = reinterpret_cast<iovec*>(stub + kIov);
+    header.msg_iovlen = 1;
+    header.msg_control = reinterpret_cast<void*>(stub + kControl);
+    header.msg_controllen = CMSG_SPACE(sizeof(int));
+    memcpy(page, &header, sizeof(header));
+    memset(page + kControl, 0, CMSG_SPACE(sizeof(int)));
+
+    char byte = 0;
+    iovec out{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &out;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    if (sendmsg(sentry_end_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) return Errno(errno);
+
+    auto got = t.Inject(husk_stub_syscall, SYS_recvmsg, kStubSocketFd, stub, 0);
+    cmsghdr arrived;
+    int received = -1;
+    memcpy(&arrived, page + kControl, sizeof(arrived));
+    memcpy(&received, page + kControl + CMSG_LEN(0), sizeof(int));
+    if (!got || *got != 1 || arrived.cmsg_type != SCM_RIGHTS || received != kStubReceivedFd) {
+      // Whatever is still queued must not reach the next transfer.
+      Drain();
+      if (received == kStubReceivedFd) (void)t.Inject(husk_stub_syscall, SYS_close, kStubReceivedFd);
+      return got ? Errno(EIO) : got.error();
+    }
+    auto mapped = t.Inject(husk_stub_syscall, SYS_mmap, addr, len, prot, MAP_PRIVATE | MAP_FIXED,
+                           kStubReceivedFd, offset);
+    (void)t.Inject(husk_stub_syscall, SYS_close, kStubReceivedFd);
+    if (!mapped) return mapped.error();
+    return Ok();
+  }
+
+ private:
+  static constexpr uint64_t kMaxSlots = 16384;  // 64 MiB of address space, touched page by page
+
+  FileDonor() = default;
+
+  // Throws away every queued message and the fds it carries.
+  void Drain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (;;) {
+      char byte;
+      iovec in{&byte, 1};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+      msghdr msg{};
+      msg.msg_iov = &in;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof(control);
+      if (recvmsg(stub_end_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) return;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        const size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; ++i) {
+          int got;
+          memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+          close(got);
+        }
+      }
+    }
+  }
+
+  ScopedFd scratch_;
+  uint8_t* view_ = nullptr;
+  ScopedFd sentry_end_;
+  ScopedFd stub_end_;  // the stubs' end; the sentry keeps it to drain
+  absl::Mutex mu_;
+  std::vector<uint32_t> free_ ABSL_GUARDED_BY(mu_);
+  uint32_t next_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 // A stub process. Shared by its PtraceThreads (which keep it alive) and the
 // AddressSpace handle the memory manager owns.
 class PtraceAddressSpace : public std::enable_shared_from_this<PtraceAddressSpace> {
  public:
-  PtraceAddressSpace(pid_t pid, const KeptRange& kept, bool needs_reset)
-      : pid_(pid), kept_(kept), needs_reset_(needs_reset) {}
+  PtraceAddressSpace(pid_t pid, const KeptRange& kept, std::shared_ptr<FileDonor> donor,
+                     bool needs_reset)
+      : pid_(pid), kept_(kept), donor_(std::move(donor)), needs_reset_(needs_reset) {}
   ~PtraceAddressSpace() {
     // Threads exit one by one; whatever is left (a thread never adopted)
-    // goes now. The zygote reaps the process.
+    // goes now. The zygote reaps the process. A killed process never runs
+    // again, so its scratch slot is free for the next one.
     kill(pid_, SIGKILL);
+    if (slot_) donor_->FreeSlot(*slot_);
   }
 
   pid_t pid() const { return pid_; }
   const KeptRange& kept() const { return kept_; }
+  const std::shared_ptr<FileDonor>& donor() const { return donor_; }
+
+  Result<void> MapFile(PtraceThread& via, uint64_t addr, uint64_t len, int prot, int fd,
+                       uint64_t offset) {
+    absl::MutexLock lock(&scratch_mu_);
+    if (!scratch_mapped_) {
+      if (!slot_) slot_ = TRY(donor_->AllocateSlot());
+      TRY(FileDonor::MapScratch(via, *slot_));
+      scratch_mapped_ = true;
+    }
+    return donor_->Map(via, *slot_, addr, len, prot, fd, offset);
+  }
 
   void Register(pid_t host_tid, PtraceThread* t) {
     absl::MutexLock lock(&mu_);
@@ -322,9 +518,13 @@ class PtraceAddressSpace : public std::enable_shared_from_this<PtraceAddressSpac
     return std::exchange(needs_reset_, false);
   }
 
+  // Unmaps everything but the stub's code page and the vDSO, the scratch
+  // page too: a forked stub's still maps its parent's slot.
   Result<void> Reset(PtraceThread& via) {
+    absl::MutexLock lock(&scratch_mu_);
+    scratch_mapped_ = false;
     uint64_t lo_start = reinterpret_cast<uint64_t>(husk_stub_start);
-    uint64_t lo_end = reinterpret_cast<uint64_t>(husk_stub_end);
+    uint64_t lo_end = reinterpret_cast<uint64_t>(husk_stub_scratch);
     uint64_t hi_start = kept_.start, hi_end = kept_.end;
     if (hi_start < lo_start) {
       std::swap(lo_start, hi_start);
@@ -341,9 +541,15 @@ class PtraceAddressSpace : public std::enable_shared_from_this<PtraceAddressSpac
  private:
   const pid_t pid_;
   const KeptRange kept_;
+  const std::shared_ptr<FileDonor> donor_;
   absl::Mutex mu_;
   std::map<pid_t, PtraceThread*> threads_ ABSL_GUARDED_BY(mu_);
   bool needs_reset_ ABSL_GUARDED_BY(mu_);
+  // Serializes MapFile and Reset: whether the scratch page maps this
+  // process's slot.
+  absl::Mutex scratch_mu_;
+  std::optional<uint32_t> slot_ ABSL_GUARDED_BY(scratch_mu_);
+  bool scratch_mapped_ ABSL_GUARDED_BY(scratch_mu_) = false;
 };
 
 // The AddressSpace the memory manager holds.
@@ -357,6 +563,10 @@ class PtraceAddressSpaceHandle final : public AddressSpace {
     PtraceThread* t = TRY(as_->Mine());
     TRY(t->Inject(husk_stub_syscall, SYS_mmap, addr, len, prot, flags, kStubMemoryFd, offset));
     return Ok();
+  }
+  Result<void> MapFile(uint64_t addr, uint64_t len, int prot, int fd, uint64_t offset) override {
+    PtraceThread* t = TRY(as_->Mine());
+    return as_->MapFile(*t, addr, len, prot, fd, offset);
   }
   Result<void> Unmap(uint64_t addr, uint64_t len) override {
     PtraceThread* t = TRY(as_->Mine());
@@ -376,7 +586,7 @@ class PtraceAddressSpaceHandle final : public AddressSpace {
     const long pid = static_cast<long>(
         TRY(t->Inject(husk_stub_clone, SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0)));
     auto child = std::make_shared<PtraceAddressSpace>(static_cast<pid_t>(pid), as_->kept(),
-                                                      /*needs_reset=*/true);
+                                                      as_->donor(), /*needs_reset=*/true);
     return std::unique_ptr<AddressSpace>(new PtraceAddressSpaceHandle(std::move(child)));
   }
 
@@ -538,8 +748,8 @@ Event PtraceThread::Switch(Regs& regs) {
 // tracer (this thread) does (PTRACE_O_EXITKILL).
 class Zygote {
  public:
-  Zygote(int memory_fd, const sock_fprog* filter, KeptRange kept)
-      : memory_fd_(memory_fd), filter_(filter), kept_(kept), thread_([this] { Serve(); }) {}
+  Zygote(StubFds fds, const sock_fprog* filter, KeptRange kept)
+      : fds_(fds), filter_(filter), kept_(kept), thread_([this] { Serve(); }) {}
   ~Zygote() {
     {
       absl::MutexLock lock(&mu_);
@@ -564,7 +774,7 @@ class Zygote {
   void Serve();
   Result<pid_t> Create();
 
-  const int memory_fd_;
+  const StubFds fds_;
   const sock_fprog* filter_;
   const KeptRange kept_;
   absl::Mutex mu_;
@@ -583,7 +793,7 @@ Result<pid_t> Zygote::Create() {
   const long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID |
                      CLONE_NEWUTS | SIGCHLD;
   long pid = RawSyscall(SYS_clone, flags, 0, 0, 0, 0);
-  if (pid == 0) StubChild(memory_fd_, filter_, kept_);
+  if (pid == 0) StubChild(fds_, filter_, kept_);
   if (pid < 0) return Errno(static_cast<int>(-pid));
   int status = WaitStop(static_cast<pid_t>(pid));
   if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP ||
@@ -629,20 +839,23 @@ void Zygote::Serve() {
 
 class PtracePlatform final : public Platform {
  public:
-  PtracePlatform(int memory_fd, KeptRange kept) : kept_(kept) {
-    uint64_t page_start = reinterpret_cast<uint64_t>(husk_stub_start);
-    uint64_t page_end = reinterpret_cast<uint64_t>(husk_stub_end);
-    reserved_.push_back({page_start, page_end});
+  PtracePlatform(int memory_fd, KeptRange kept, std::shared_ptr<FileDonor> donor)
+      : kept_(kept), donor_(std::move(donor)) {
+    reserved_.push_back({reinterpret_cast<uint64_t>(husk_stub_start),
+                         reinterpret_cast<uint64_t>(husk_stub_end)});
     reserved_.push_back({kept.start, kept.end});
-    filter_ = StubFilter(page_start, page_end);
+    // Only the code page may make syscalls, not the scratch page.
+    filter_ = StubFilter(reinterpret_cast<uint64_t>(husk_stub_start),
+                         reinterpret_cast<uint64_t>(husk_stub_scratch));
     fprog_.len = static_cast<unsigned short>(filter_.size());
     fprog_.filter = filter_.data();
-    zygote_ = std::make_unique<Zygote>(memory_fd, &fprog_, kept_);
+    zygote_ = std::make_unique<Zygote>(
+        StubFds{memory_fd, donor_->scratch_fd(), donor_->stub_socket()}, &fprog_, kept_);
   }
 
   Result<std::unique_ptr<AddressSpace>> NewAddressSpace() override {
     pid_t pid = TRY(zygote_->Clone());
-    auto as = std::make_shared<PtraceAddressSpace>(pid, kept_, /*needs_reset=*/false);
+    auto as = std::make_shared<PtraceAddressSpace>(pid, kept_, donor_, /*needs_reset=*/false);
     return std::unique_ptr<AddressSpace>(new PtraceAddressSpaceHandle(std::move(as)));
   }
   std::span<const ReservedRange> Reserved() const override { return reserved_; }
@@ -650,6 +863,7 @@ class PtracePlatform final : public Platform {
 
  private:
   KeptRange kept_;
+  std::shared_ptr<FileDonor> donor_;
   std::vector<ReservedRange> reserved_;
   std::vector<sock_filter> filter_;
   sock_fprog fprog_{};
@@ -666,7 +880,8 @@ Result<std::unique_ptr<Platform>> NewPtracePlatform(int memory_fd) {
     HUSK_ERROR("vDSO overlaps the stub page");
     return Errno(EINVAL);
   }
-  return std::unique_ptr<Platform>(new PtracePlatform(memory_fd, kept));
+  auto donor = TRY(FileDonor::Create());
+  return std::unique_ptr<Platform>(new PtracePlatform(memory_fd, kept, std::move(donor)));
 }
 
 }  // namespace husk::platform

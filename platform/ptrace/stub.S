@@ -9,8 +9,13 @@
 //   rdx = start of the upper kept range, rcx = its end.
 //
 // husk_stub_syscall is where the sentry points rip to run one real host
-// syscall in the stub (mmap, munmap, mprotect): `syscall` then `int3`.
-// The stub's seccomp filter only allows syscalls made from this page.
+// syscall in the stub (mmap, munmap, mprotect, recvmsg, close): `syscall`
+// then `int3`. The stub's seccomp filter only allows syscalls made from
+// this page.
+//
+// The page after the code, husk_stub_scratch, is the stub's scratch page:
+// each stub maps its own page of the platform's scratch memfd there, and
+// recvmsg reads a donated host fd's message header from it.
 
   .section .husk_stub, "ax", @progbits
   .balign 4096
@@ -65,6 +70,9 @@ husk_stub_spin:
   jmp husk_stub_spin
 
   .balign 4096
+  .globl husk_stub_scratch
+husk_stub_scratch:
+  .fill 4096, 1, 0xcc
   .globl husk_stub_end
 husk_stub_end:
 

@@ -8,12 +8,15 @@
 #include "base/align.h"
 #include "base/log.h"
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 namespace husk::mm {
 namespace {
 
 // File pages read per fault: fewer round trips to the stub.
 constexpr uint64_t kPopulateChunk = 128 * kPageSize;
+// Host-file pages copied per first access by the sentry.
+constexpr uint64_t kMaterializeChunk = 16 * kPageSize;
 // Lowest address mmap hands out (vm.mmap_min_addr).
 constexpr uint64_t kMinAddr = 0x10000;
 
@@ -77,23 +80,57 @@ Result<uint32_t*> MemoryManager::AtomicWord(uint64_t addr) {
 
 Result<void> MemoryManager::MapAll() {
   absl::MutexLock lock(&mu_);
-  for (const auto& [start, p] : pmas_) {
-    auto v = vmas_.upper_bound(start);
-    if (v == vmas_.begin()) continue;
-    --v;
-    // A PMA lies within one VMA's protection run unless mprotect split the
-    // VMA; map piece by piece.
-    uint64_t at = start;
-    while (at < p.end && v != vmas_.end() && v->first < p.end) {
-      const uint64_t from = std::max(at, v->first);
-      const uint64_t to = std::min(p.end, v->second.end);
-      if (from < to) {
-        TRY(as_->Map(from, to - from, v->second.prot, p.offset + (from - start), /*populate=*/true));
+  for (const auto& [start, p] : pmas_) TRY(MapPma(start, p.end, start, p, /*populate=*/true));
+  return Ok();
+}
+
+Result<void> MemoryManager::MapPma(uint64_t from, uint64_t to, uint64_t pma_start, const Pma& p,
+                                   bool populate) {
+  auto v = vmas_.upper_bound(from);
+  if (v == vmas_.begin()) return Ok();
+  --v;
+  // A PMA lies within one VMA's protection run unless mprotect split the
+  // VMA; map piece by piece.
+  uint64_t at = from;
+  while (at < to && v != vmas_.end() && v->first < to) {
+    const uint64_t a = std::max(at, v->first);
+    const uint64_t b = std::min(to, v->second.end);
+    if (a < b) {
+      const uint64_t offset = p.offset + (a - pma_start);
+      if (p.host) {
+        TRY(as_->MapFile(a, b - a, v->second.prot, p.host->get(), offset));
+      } else {
+        TRY(as_->Map(a, b - a, v->second.prot, offset, populate));
       }
-      at = to;
-      ++v;
     }
+    at = std::max(b, at);
+    ++v;
   }
+  return Ok();
+}
+
+Result<void> MemoryManager::Materialize(uint64_t from, uint64_t to) {
+  SplitPmaAt(from);
+  SplitPmaAt(to);
+  auto p = pmas_.find(from);
+  const uint64_t len = to - from;
+  const uint64_t off = TRY(mf_.Allocate(len));
+  // Past the end of the file the copy stays zero (the stub's mapping
+  // would fault there; Populate never maps such pages).
+  uint64_t done = 0;
+  while (done < len) {
+    ssize_t n = pread(p->second.host->get(), mf_.At(off + done), len - done,
+                      static_cast<off_t>(p->second.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<uint64_t>(n);
+  }
+  Pma copy{to, off};
+  if (auto r = MapPma(from, to, from, copy, /*populate=*/true); !r) {
+    mf_.Free(off, len);
+    return r.error();
+  }
+  p->second = std::move(copy);
   return Ok();
 }
 
@@ -308,6 +345,12 @@ Result<void> MemoryManager::MProtect(uint64_t addr, uint64_t len, int prot) {
     v->second.prot = prot;
   }
   for (auto p = pmas_.lower_bound(addr); p != pmas_.end() && p->first < end; ++p) {
+    // The sentry must see what the application writes: no host pages
+    // under a writable mapping.
+    if ((prot & PROT_WRITE) && p->second.host) {
+      TRY(Materialize(p->first, p->second.end));
+      continue;
+    }
     TRY(as_->Protect(p->first, p->second.end - p->first, prot));
   }
   MergeVmas(addr, end);
@@ -443,8 +486,13 @@ Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint
   vmas_.erase(old_addr);
   for (auto p = pmas_.lower_bound(old_addr); p != pmas_.end() && p->first < old_addr + olen;) {
     uint64_t dst = target + (p->first - old_addr);
-    Pma np{dst + (p->second.end - p->first), p->second.offset, p->second.owned};
-    TRY(as_->Map(dst, np.end - dst, moved.prot, np.offset));
+    Pma np = p->second;
+    np.end = dst + (p->second.end - p->first);
+    if (np.host) {
+      TRY(as_->MapFile(dst, np.end - dst, moved.prot, np.host->get(), np.offset));
+    } else {
+      TRY(as_->Map(dst, np.end - dst, moved.prot, np.offset));
+    }
     TRY(as_->Unmap(p->first, p->second.end - p->first));
     p = pmas_.erase(p);
     pmas_[dst] = np;
@@ -531,6 +579,11 @@ Result<void> MemoryManager::Populate(VmaMap::iterator vma, uint64_t addr) {
   if (next != pmas_.begin()) start = std::max(start, std::prev(next)->second.end);
   start = std::min(start, page);
   const Vma& v = vma->second;
+  if (v.file && !v.shared && !(v.prot & PROT_WRITE)) {
+    if (auto host = v.file->HostPages(); host && PopulateFromHost(vma, page, std::move(host))) {
+      return Ok();
+    }
+  }
   if (v.shm) {
     // Never cross a chunk of the shm object: a chunk is contiguous in the
     // memory file.
@@ -576,6 +629,26 @@ Result<void> MemoryManager::Populate(VmaMap::iterator vma, uint64_t addr) {
   return Ok();
 }
 
+bool MemoryManager::PopulateFromHost(VmaMap::iterator vma, uint64_t page,
+                                     std::shared_ptr<const ScopedFd> host) {
+  const Vma& v = vma->second;
+  uint64_t start = vma->first, end = v.end;
+  auto next = pmas_.upper_bound(page);
+  if (next != pmas_.end()) end = std::min(end, next->first);
+  if (next != pmas_.begin()) start = std::max(start, std::prev(next)->second.end);
+  auto size = v.file->Size();
+  if (!size) return false;
+  // Pages wholly past the end of the file are left to the copying path,
+  // which reports them.
+  const uint64_t file_pages_end = vma->first + (PageUp(*size) - std::min(PageUp(*size), v.file_offset));
+  end = std::min(end, file_pages_end);
+  if (page >= end || start > page) return false;
+  const uint64_t offset = v.file_offset + (start - vma->first);
+  if (!as_->MapFile(start, end - start, v.prot, host->get(), offset)) return false;
+  pmas_[start] = Pma{end, offset, /*owned=*/false, std::move(host)};
+  return true;
+}
+
 bool MemoryManager::HandleFault(uint64_t addr) {
   absl::MutexLock lock(&mu_);
   auto v = vmas_.upper_bound(addr);
@@ -604,6 +677,14 @@ size_t MemoryManager::Walk(uint64_t addr, uint64_t len, Access access, bool forc
       p = pmas_.upper_bound(cur);
     }
     --p;
+    if (p->second.host) {
+      // The sentry works on memory-file pages only.
+      const uint64_t chunk = AlignDown(cur, kMaterializeChunk);
+      if (!Materialize(std::max(p->first, chunk), std::min(p->second.end, chunk + kMaterializeChunk))) {
+        break;
+      }
+      p = std::prev(pmas_.upper_bound(cur));
+    }
     uint64_t n = std::min({len - done, p->second.end - cur, v->second.end - cur});
     fn(mf_.At(p->second.offset + (cur - p->first)), n);
     done += n;

@@ -42,11 +42,17 @@ struct Vma {
   std::string name;                            // "[heap]", "[stack]", or the file path
 };
 
-// A run of application pages backed by a contiguous memory-file range.
+// A run of application pages backed by a contiguous memory-file range, or
+// by a host file the stub maps directly.
 struct Pma {
   uint64_t end = 0;
-  uint64_t offset = 0;  // memory-file offset of the PMA's start
+  uint64_t offset = 0;  // memory-file (or host-file) offset of the PMA's start
   bool owned = true;    // private memory, freed with the PMA (not shm pages)
+  // Pages of a private mapping nobody has written, which the stub maps
+  // straight from the host file (FileDescription::HostPages). The sentry
+  // never touches them: it reads or writes through a private copy in the
+  // memory file, made on its first access (Materialize).
+  std::shared_ptr<const ScopedFd> host;
 };
 
 // The arguments of an mmap.
@@ -165,6 +171,17 @@ class MemoryManager : public vfs::UserMemory {
   // Makes sure the page at `addr` (inside `vma`) has a PMA; reads file
   // content for file mappings. EFAULT past the end of the file.
   Result<void> Populate(VmaMap::iterator vma, uint64_t addr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Populate for a private mapping that is not writable: the whole gap
+  // around `page` maps the host file itself. False if it cannot.
+  bool PopulateFromHost(VmaMap::iterator vma, uint64_t page, std::shared_ptr<const ScopedFd> host)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replaces the host-file pages of [from, to), inside one host PMA, with a
+  // private copy in the memory file.
+  Result<void> Materialize(uint64_t from, uint64_t to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Maps [from, to) of the PMA at `pma_start` into the stub with the
+  // protection of each VMA it crosses.
+  Result<void> MapPma(uint64_t from, uint64_t to, uint64_t pma_start, const Pma& p, bool populate)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Walks [addr, addr+len) calling fn(host pointer, length) for each
   // contiguous accessible piece; stops at the first inaccessible byte.
   // Returns bytes walked.

@@ -33,27 +33,30 @@ struct stat ToStat(const gofer::Attr& a) {
 // An open regular file: reads and writes go straight to the donated host fd.
 class GoferFile final : public FileDescription {
  public:
-  GoferFile(Path path, int flags, ScopedFd fd) : FileDescription(std::move(path), flags), fd_(std::move(fd)) {}
+  GoferFile(Path path, int flags, ScopedFd fd)
+      : FileDescription(std::move(path), flags), fd_(std::make_shared<const ScopedFd>(std::move(fd))) {}
 
   Result<size_t> PRead(const IoVecs& dst, uint64_t offset) override {
-    ssize_t n = preadv(fd_.get(), dst.data(), static_cast<int>(dst.size()), static_cast<off_t>(offset));
+    ssize_t n = preadv(fd_->get(), dst.data(), static_cast<int>(dst.size()), static_cast<off_t>(offset));
     if (n < 0) return Errno(errno);
     return static_cast<size_t>(n);
   }
   Result<size_t> PWrite(const IoVecs& src, uint64_t offset) override {
-    ssize_t n = pwritev(fd_.get(), src.data(), static_cast<int>(src.size()), static_cast<off_t>(offset));
+    ssize_t n = pwritev(fd_->get(), src.data(), static_cast<int>(src.size()), static_cast<off_t>(offset));
     if (n < 0) return Errno(errno);
     return static_cast<size_t>(n);
   }
   Result<uint64_t> Size() override {
     struct stat st;
-    if (fstat(fd_.get(), &st) != 0) return Errno(errno);
+    if (fstat(fd_->get(), &st) != 0) return Errno(errno);
     return static_cast<uint64_t>(st.st_size);
   }
   bool Seekable() const override { return true; }
+  std::shared_ptr<const ScopedFd> HostPages() override { return fd_; }
 
  private:
-  ScopedFd fd_;
+  // Shared with the mappings that map it.
+  std::shared_ptr<const ScopedFd> fd_;
 };
 
 // An O_PATH file: names the inode, does no I/O.

@@ -28,12 +28,12 @@ class FakeContext : public platform::Context {
 class FakeAddressSpace : public platform::AddressSpace {
  public:
   struct Call {
-    enum class Kind { kMap, kUnmap, kProtect };
+    enum class Kind { kMap, kMapFile, kUnmap, kProtect };
     Kind kind;
     uint64_t addr;
     uint64_t len;
-    int prot;               // kMap, kProtect
-    uint64_t offset;        // kMap
+    int prot;               // kMap, kMapFile, kProtect
+    uint64_t offset;        // kMap: memory-file offset; kMapFile: file offset
     bool populate = false;  // kMap: the pages already hold data
 
     bool operator==(const Call&) const = default;
@@ -41,13 +41,19 @@ class FakeAddressSpace : public platform::AddressSpace {
   // What the stub has at one page.
   struct Page {
     int prot = 0;
-    uint64_t offset = 0;  // memory-file offset
+    uint64_t offset = 0;  // memory-file offset, or the host file's
+    int host_fd = -1;     // MapFile's host file
   };
 
   Result<void> Map(uint64_t addr, uint64_t len, int prot, uint64_t offset,
                    bool populate) override {
     calls_.push_back({Call::Kind::kMap, addr, len, prot, offset, populate});
     for (uint64_t i = 0; i < len; i += kPageSize) pages_[addr + i] = Page{prot, offset + i};
+    return Ok();
+  }
+  Result<void> MapFile(uint64_t addr, uint64_t len, int prot, int fd, uint64_t offset) override {
+    calls_.push_back({Call::Kind::kMapFile, addr, len, prot, offset});
+    for (uint64_t i = 0; i < len; i += kPageSize) pages_[addr + i] = Page{prot, offset + i, fd};
     return Ok();
   }
   Result<void> Unmap(uint64_t addr, uint64_t len) override {
