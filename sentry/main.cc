@@ -302,7 +302,8 @@ int Run(int argc, char** argv) {
   HUSK_DEBUG("memory file and platform");
   kernel::KernelOptions opts;
   opts.strace = flags.strace;
-  kernel::Kernel k(opts, std::move(*platform), std::move(*memory));
+  auto kernel = std::make_unique<kernel::Kernel>(opts, std::move(*platform), std::move(*memory));
+  kernel::Kernel& k = *kernel;
 
   // The platform makes the sandbox's first stub (its zygote) on a thread
   // of its own while this one sets up the gofer and the mounts.
@@ -377,6 +378,8 @@ int Run(int argc, char** argv) {
   }
   client->Close();
   client.reset();
+  // The stubs go (with the platform) while the gofer dies.
+  kernel.reset();
   waitpid(spawned->pid, nullptr, 0);
   HUSK_DEBUG("gofer gone");
   return status.ShellStatus();

@@ -759,12 +759,13 @@ class Zygote {
   }
 
   // A new stub process, untraced and spinning, for some thread to adopt.
+  // The zygote keeps one made in advance, so the first address space (and
+  // each exec after a vfork) need not wait for a clone.
   Result<pid_t> Clone() {
     absl::MutexLock lock(&mu_);
-    ++requests_;
     mu_.Await(absl::Condition(
-        +[](Zygote* z) { return z->failed_ || z->answers_ >= z->requests_; }, this));
-    if (failed_) return Errno(error_);
+        +[](Zygote* z) { return z->failed_ || !z->spawned_.empty(); }, this));
+    if (spawned_.empty()) return Errno(error_);
     pid_t pid = spawned_.front();
     spawned_.erase(spawned_.begin());
     return pid;
@@ -778,8 +779,7 @@ class Zygote {
   const sock_fprog* filter_;
   const KeptRange kept_;
   absl::Mutex mu_;
-  uint64_t requests_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t answers_ ABSL_GUARDED_BY(mu_) = 0;
+  static constexpr size_t kSpares = 1;
   std::vector<pid_t> spawned_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool failed_ ABSL_GUARDED_BY(mu_) = false;
@@ -811,24 +811,26 @@ void Zygote::Serve() {
   user_regs_struct base{};
   if (zygote) ptrace(PTRACE_GETREGS, *zygote, 0, &base);
   for (;;) {
-    absl::MutexLock lock(&mu_);
-    if (!zygote) {
-      failed_ = true;
-      error_ = zygote.error().value();
+    {
+      absl::MutexLock lock(&mu_);
+      if (!zygote) {
+        failed_ = true;
+        error_ = zygote.error().value();
+        break;
+      }
+      mu_.Await(absl::Condition(
+          +[](Zygote* z) { return z->stopping_ || z->spawned_.size() < kSpares; }, this));
+      if (stopping_) break;
     }
-    mu_.Await(absl::Condition(
-        +[](Zygote* z) { return z->stopping_ || z->requests_ > z->answers_; }, this));
-    if (stopping_ || failed_) break;
     bool died = false;
     auto pid = InjectSyscall(*zygote, base, husk_stub_clone, SYS_clone, {SIGCHLD, 0, 0, 0, 0, 0}, &died);
+    absl::MutexLock lock(&mu_);
     if (!pid) {
       failed_ = true;
       error_ = pid.error().value();
       break;
     }
-    const int64_t ret = static_cast<int64_t>(*pid);
-    spawned_.push_back(static_cast<pid_t>(ret));
-    ++answers_;
+    spawned_.push_back(static_cast<pid_t>(*pid));
   }
   // Leaving kills the zygote (PTRACE_O_EXITKILL) and with it every stub.
   if (zygote) {
