@@ -112,7 +112,7 @@ Server::Server(ScopedFd sock, std::vector<ServedExport> exports)
 
 int Server::Serve() {
   for (;;) {
-    Result<ReceivedPacket> packet = ReceivePacket(sock_.get(), packet_buf_);
+    Result<ReceivedPacket> packet = ReceivePacket(sock_.get(), packet_buf_.span());
     if (!packet) {
       HUSK_ERROR("gofer: recvmsg: {}", ErrnoName(packet.error().value()));
       return 1;
@@ -121,7 +121,7 @@ int Server::Serve() {
     // only the hangup tells them apart.
     if (packet->size == 0 && PeerClosed(sock_.get())) return 0;
     // Fds sent to the gofer are never used; packet->fds closes them.
-    Result<void> sent = HandlePacket(std::span(packet_buf_).first(packet->size), packet->truncated);
+    Result<void> sent = HandlePacket(packet_buf_.span().first(packet->size), packet->truncated);
     if (!sent) {
       int err = sent.error().value();
       if (err == EPIPE || err == ECONNRESET) return 0;

@@ -12,6 +12,7 @@
 
 #include "base/result.h"
 #include "base/scoped_fd.h"
+#include "gofer/protocol/channel.h"
 #include "gofer/protocol/messages.h"
 #include "gofer/protocol/wire.h"
 
@@ -90,8 +91,8 @@ class Server {
   std::vector<ServedExport> exports_;
   std::unordered_map<Fid, Node> fids_;
   Fid next_fid_ = 1;
-  std::vector<std::byte> packet_buf_;  // one request
-  std::vector<std::byte> dirent_buf_;  // getdents64 output (operator new aligns it)
+  PacketBuffer packet_buf_;  // one request
+  PacketBuffer dirent_buf_;  // getdents64 output (operator new aligns it)
 };
 
 // Bound on live fids, so a runaway sentry cannot make the gofer grow without

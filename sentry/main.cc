@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "base/log.h"
 #include "gofer/protocol/client.h"
 #include "gofer/protocol/spawn.h"
@@ -241,9 +242,12 @@ struct RunRequest {
   host::SentryFilter filter;
 };
 
-// On the init task's thread, before it runs: takes the first stub, execs
-// the program and confines the sentry.
-void StartInitTask(kernel::Kernel& k, kernel::Task& task, const RunRequest& req) {
+// On the init task's thread, before it runs: takes the first stub (while
+// the main thread waits for the gofer and sets up the mounts), then, once
+// `ready` says the request is complete, execs the program and confines the
+// sentry.
+void StartInitTask(kernel::Kernel& k, kernel::Task& task, const RunRequest& req,
+                   absl::Notification& ready) {
   if (auto r = k.PrepareAddressSpace(); !r) {
     Die(1, fmt::format("cannot create a stub process: {}", ErrnoText(r.error().value())));
   }
@@ -251,6 +255,7 @@ void StartInitTask(kernel::Kernel& k, kernel::Task& task, const RunRequest& req)
     Die(1, fmt::format("cannot attach to the stub process: {}", ErrnoText(r.error().value())));
   }
   HUSK_DEBUG("platform ready");
+  ready.WaitForNotification();
   auto exec = k.Exec(task, req.path, req.argv, req.env);
   if (req.strace) {
     std::span<const std::string> shown(req.argv);
@@ -304,10 +309,19 @@ int Run(int argc, char** argv) {
   opts.strace = flags.strace;
   auto kernel = std::make_unique<kernel::Kernel>(opts, std::move(*platform), std::move(*memory));
   kernel::Kernel& k = *kernel;
+  // The init task starts now, on a thread of its own, to take its stub
+  // while the gofer starts; its root and cwd come once the mounts are up.
+  vfs::Credentials creds{getuid(), getgid(), {}};
+  auto task = k.NewInitTask(fds, creds);
+  fds.reset();
+  RunRequest request;
+  absl::Notification request_ready;
+  k.Start(task, [&k, &request, &request_ready, t = task.get()] {
+    StartInitTask(k, *t, request, request_ready);
+  });
 
   // The platform makes the sandbox's first stub (its zygote) on a thread
   // of its own while this one sets up the gofer and the mounts.
-  RunRequest request;
 
   // While the gofer initialises.
   auto filter = host::BuildSentryFilter();
@@ -324,7 +338,6 @@ int Run(int argc, char** argv) {
   auto host_root = vfs::NewGoferMount(client, 0, true, "/");
   if (!host_root) Die(1, fmt::format("cannot serve the root: {}", ErrnoText(host_root.error().value())));
   k.vfs().SetRoot(vfs::NewOverlayMount((*host_root)->root()->inode(), &k.memory_file(), "overlay"));
-  vfs::Credentials creds{getuid(), getgid(), {}};
   auto mount_on = [&](const std::string& where, std::shared_ptr<vfs::Mount> m) {
     vfs::LookupContext ctx{k.vfs().Root(), k.vfs().Root(), &creds};
     auto p = MakeDirs(k.vfs(), ctx, where);
@@ -348,8 +361,7 @@ int Run(int argc, char** argv) {
   }
 
   HUSK_DEBUG("mounts ready");
-  auto task = k.NewInitTask(fds, creds);
-  fds.reset();
+  task->fs().root = task->fs().cwd = k.vfs().Root();
   task->fs().cwd = SandboxCwd(k, *task);
   for (char** e = environ; *e != nullptr; ++e) request.env.emplace_back(*e);
   request.argv = flags.argv;
@@ -357,7 +369,7 @@ int Run(int argc, char** argv) {
   auto path = FindProgram(k, *task, flags.argv[0], request.env);
   if (!path) ExecFailed(flags.argv[0], path.error());
   request.path = *path;
-  k.Start(task, [&k, &request, t = task.get()] { StartInitTask(k, *t, request); });
+  request_ready.Notify();
   task.reset();
   const kernel::ExitStatus status = k.WaitForEnd();
   if (request.strace) {

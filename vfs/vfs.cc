@@ -41,6 +41,7 @@ void Vfs::SetRoot(std::shared_ptr<Mount> root) {
 
 Path Vfs::Root() const {
   absl::MutexLock lock(&mu_);
+  if (!root_) return Path{};  // before SetRoot
   return Path{root_, root_->root()};
 }
 

@@ -158,14 +158,14 @@ Result<Client::Reply> Client::Transact(MessageType type, std::span<const std::by
       {const_cast<char*>(tail.data()), tail.size()},
   };
   if (!SendPacket(sock_.get(), parts)) return Broken();
-  Result<ReceivedPacket> packet = ReceivePacket(sock_.get(), recv_buf_);
+  Result<ReceivedPacket> packet = ReceivePacket(sock_.get(), recv_buf_.span());
   if (!packet || packet->size == 0 || packet->truncated) return Broken();
   return ParseReply(type, header.tag, packet->size, std::move(packet->fds));
 }
 
 Result<Client::Reply> Client::ParseReply(MessageType type, uint64_t tag, size_t size,
                                          std::vector<ScopedFd> fds) {
-  WireReader reader(std::span<const std::byte>(recv_buf_).first(size));
+  WireReader reader(std::span<const std::byte>(recv_buf_.span()).first(size));
   ResponseHeader header;
   // A reply to another request means the stream is out of step: stop using it.
   if (!reader.Read(&header) || header.len != size || header.tag != tag ||

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/result.h"
 #include "base/scoped_fd.h"
+#include "gofer/protocol/channel.h"
 #include "gofer/protocol/messages.h"
 
 namespace husk::gofer {
@@ -98,7 +99,7 @@ class Client {
   uint64_t next_tag_ ABSL_GUARDED_BY(mu_) = 1;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   // Receive buffer, reused so a call does not allocate 64 KiB.
-  std::vector<std::byte> recv_buf_ ABSL_GUARDED_BY(mu_);
+  PacketBuffer recv_buf_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace husk::gofer
