@@ -239,7 +239,6 @@ struct RunRequest {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   bool strace = false;
-  host::SentryFilter filter;
 };
 
 // On the init task's thread, before it runs: takes the first stub (while
@@ -267,7 +266,7 @@ void StartInitTask(kernel::Kernel& k, kernel::Task& task, const RunRequest& req,
   }
   if (!exec) ExecFailed(req.argv[0], exec.error());
   // TSYNC: the filter covers every sentry thread.
-  if (auto r = host::InstallSentryFilter(req.filter); !r) {
+  if (auto r = host::InstallSentryFilter(host::CompiledSentryFilter()); !r) {
     Die(1, fmt::format("cannot install the sentry's seccomp filter: {}", ErrnoText(r.error().value())));
   }
 }
@@ -322,11 +321,6 @@ int Run(int argc, char** argv) {
 
   // The platform makes the sandbox's first stub (its zygote) on a thread
   // of its own while this one sets up the gofer and the mounts.
-
-  // While the gofer initialises.
-  auto filter = host::BuildSentryFilter();
-  if (!filter) Die(1, fmt::format("cannot build the sentry's seccomp filter: {}", ErrnoText(filter.error().value())));
-  request.filter = std::move(*filter);
   if (auto r = gofer::AwaitGofer(*spawned); !r) {
     Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(r.error().value())));
   }
