@@ -2,6 +2,7 @@
 //   sentry run [flags] -- PROG [ARGS...]   runs PROG in a new sandbox
 //   sentry syscalls                        prints the syscall table
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -239,6 +240,7 @@ struct RunRequest {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   bool strace = false;
+  pid_t gofer = 0;  // host pid
 };
 
 // On the init task's thread, before it runs: takes the first stub (while
@@ -254,6 +256,14 @@ void StartInitTask(kernel::Kernel& k, kernel::Task& task, const RunRequest& req,
     Die(1, fmt::format("cannot attach to the stub process: {}", ErrnoText(r.error().value())));
   }
   HUSK_DEBUG("platform ready");
+  // The gofer runs on this task's CPU (where the platform bound it and its
+  // stub): a round trip to it is then a switch (~30 us here) rather than a
+  // wakeup of the other CPU (~130 us). PARTIAL(cpu binding): like the
+  // tasks, it is never rebalanced.
+  cpu_set_t cpu;
+  CPU_ZERO(&cpu);
+  CPU_SET(sched_getcpu(), &cpu);
+  sched_setaffinity(req.gofer, sizeof(cpu), &cpu);
   ready.WaitForNotification();
   auto exec = k.Exec(task, req.path, req.argv, req.env);
   if (req.strace) {
@@ -314,6 +324,7 @@ int Run(int argc, char** argv) {
   auto task = k.NewInitTask(fds, creds);
   fds.reset();
   RunRequest request;
+  request.gofer = spawned->pid;
   absl::Notification request_ready;
   k.Start(task, [&k, &request, &request_ready, t = task.get()] {
     StartInitTask(k, *t, request, request_ready);
