@@ -252,6 +252,10 @@ Result<void> Kernel::Exec(Task& t, const std::string& path, std::vector<std::str
   t.set_exe(exe.path);
   t.fds().CloseOnExec();
   (void)t.context().SetFp(regs.fp);
+  {
+    absl::MutexLock lock(&mu_);
+    t.thread_group().did_exec = true;
+  }
   HUSK_DEBUG("exec {} entry {:#x} sp {:#x}", path, entry, image.sp);
   return Ok();
 }

@@ -6,7 +6,14 @@
 
 namespace husk::kernel {
 
-Futexes::Key Futexes::KeyOf(Task& t, uint64_t addr, bool) { return Key{t.shared_mm().get(), addr}; }
+Futexes::Key Futexes::KeyOf(Task& t, uint64_t addr, bool shared) {
+  // A shared futex in a shared mapping is its page's: every process that
+  // maps it meets there. Anything else is this address space's.
+  if (shared) {
+    if (auto offset = t.mm().SharedOffset(addr)) return Key{nullptr, *offset};
+  }
+  return Key{t.shared_mm().get(), addr};
+}
 
 Result<void> Futexes::Wait(Task& t, uint64_t addr, bool shared, uint32_t val, uint32_t bitset,
                            std::optional<timespec> deadline) {

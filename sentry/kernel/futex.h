@@ -34,9 +34,9 @@ class Futexes {
   Result<int> WakeOp(Task& t, uint64_t addr, uint64_t addr2, bool shared, int n, int n2, uint32_t op);
 
  private:
-  // Private futexes are keyed by address space and address.
-  // PARTIAL(shared futexes): shared ones are keyed the same way, so two
-  // processes sharing a MAP_SHARED page do not meet on it yet.
+  // Private futexes, and shared ones in private memory, are keyed by
+  // address space and address; shared ones in a shared mapping by their
+  // memory-file offset (mm null).
   struct Key {
     const void* mm;
     uint64_t addr;

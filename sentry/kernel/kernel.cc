@@ -174,6 +174,10 @@ Result<int> Kernel::Clone(Task& parent, const CloneArgs& a) {
   if (f & CLONE_CHILD_CLEARTID) child->set_clear_child_tid(a.child_tid);
 
   Start(child);
+  // As in Linux, fork returns once the child exists whole: with its
+  // memory mapped, it runs as soon as it is scheduled, and a signal the
+  // parent sends it next finds it running the image it was forked with.
+  if (!(f & CLONE_VM)) child->WaitStarted();
   if (f & CLONE_VFORK) {
     // The parent sleeps until the child execs or exits (not interruptibly
     // in Linux either, short of a fatal signal).
@@ -224,7 +228,10 @@ void Kernel::TaskExited(Task& t, int) {
         for (auto& c : tg.children) {
           c->parent = reaper;
           reaper->children.push_back(c);
-          if (c->zombie) reaper->child_events.NotifyAll();
+          if (c->zombie) {
+            ++reaper->child_changes;
+            reaper->child_events.NotifyAll();
+          }
         }
         tg.children.clear();
       }
@@ -264,6 +271,7 @@ void Kernel::NotifyParentLocked(ThreadGroup& tg) {
     // Nobody will wait: the child is reaped at once (SA_NOCLDWAIT).
     ReapLocked(tg);
   }
+  ++p->child_changes;
   p->child_events.NotifyAll();
 }
 
@@ -285,8 +293,10 @@ Result<WaitResult> Kernel::Wait(Task& t, const WaitRequest& req) {
   ThreadGroup& me = t.thread_group();
   for (;;) {
     bool any = false;
+    uint64_t seen = 0;
     {
       absl::MutexLock lock(&mu_);
+      seen = me.child_changes;
       for (auto& c : me.children) {
         switch (req.which) {
           case WaitRequest::Which::kAny: break;
@@ -317,10 +327,7 @@ Result<WaitResult> Kernel::Wait(Task& t, const WaitRequest& req) {
     if (req.options & WNOHANG) return WaitResult{};
     TRY(t.Block({&me.child_events}, [&] {
       absl::MutexLock lock(&mu_);
-      for (auto& c : me.children) {
-        if (c->zombie) return true;
-      }
-      return false;
+      return me.child_changes != seen;
     }));
   }
 }
@@ -376,6 +383,14 @@ bool Ignores(ThreadGroup& tg, int sig) {
 }
 
 }  // namespace
+
+void Kernel::SetSigAction(ThreadGroup& tg, int sig, const SigAction& act) {
+  absl::MutexLock lock(&mu_);
+  tg.SetSigAction(sig, act);
+  if (!Ignores(tg, sig)) return;
+  tg.pending.Discard(sig);
+  for (Task* t : tg.tasks) t->pending.Discard(sig);
+}
 
 void Kernel::SendToGroupLocked(ThreadGroup& tg, const siginfo_t& info) {
   const int sig = info.si_signo;
@@ -481,8 +496,12 @@ Result<void> Kernel::SetPgid(Task& t, int pid, int pgid) {
   if (pgid < 0) return Errno(EINVAL);
   ThreadGroup* target = pid == 0 ? &me : FindGroupLocked(pid);
   if (target == nullptr) return Errno(ESRCH);
-  if (target != &me && target->parent != &me) return Errno(ESRCH);
-  if (target->sid != me.sid) return Errno(EPERM);
+  if (target != &me) {
+    // Only a child, in the caller's session, that has not exec'd yet.
+    if (target->parent != &me) return Errno(ESRCH);
+    if (target->sid != me.sid) return Errno(EPERM);
+    if (target->did_exec) return Errno(EACCES);
+  }
   if (target->sid == target->pid()) return Errno(EPERM);  // a session leader
   if (pgid == 0) pgid = target->pid();
   if (pgid != target->pid()) {

@@ -98,6 +98,9 @@ class Kernel {
   // kill(2) with pid 0, -1 or -pgid from `sender`.
   Result<void> SignalGroup(Task& sender, int pgid, const siginfo_t& info);
   Result<void> SignalAll(Task& sender, const siginfo_t& info);
+  // rt_sigaction(2)'s change: setting an action that ignores `sig`
+  // discards it from every pending set of the process.
+  void SetSigAction(ThreadGroup& tg, int sig, const SigAction& act);
   // Queues `info` to thread group `tg` (kernel lock held).
   void SendToGroupLocked(ThreadGroup& tg, const siginfo_t& info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendToTaskLocked(Task& t, const siginfo_t& info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

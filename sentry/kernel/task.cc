@@ -199,6 +199,7 @@ void Task::Main(std::function<void()> before_run) {
       ok = false;
     }
   }
+  started_.Notify();
   if (ok && before_run) before_run();
   if (!ok) ExitGroup(ExitStatus{0, SIGKILL, false});
   RunLoop();

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <absl/synchronization/mutex.h>
+#include <absl/synchronization/notification.h>
 
 #include "platform/platform.h"
 #include "sentry/mm/memory_manager.h"
@@ -121,13 +122,17 @@ class ThreadGroup {
   int sid = 0;
   int exit_signal = SIGCHLD;  // sent to the parent when the process ends
   bool exiting = false;       // exit_group or a fatal signal: every thread is leaving
+  bool did_exec = false;      // has run execve (a parent's setpgid then fails)
   bool zombie = false;        // every thread has exited; waiting to be reaped
   ExitStatus status;
   PendingSignals pending;      // process-directed signals
   bool subreaper = false;
   std::string comm;            // prctl PR_SET_NAME of the leader
-  // Woken when a child changes state (for wait4/waitid).
+  // Woken when a child changes state (for wait4/waitid), which also counts
+  // the changes: a waiter whose child was reaped at once (SIGCHLD ignored)
+  // must wake to find it gone.
   vfs::WaitQueue child_events;
+  uint64_t child_changes = 0;
   // ITIMER_REAL (alarm, setitimer) and the POSIX timers by id.
   std::shared_ptr<struct Timer> itimer_real;
   std::map<int, std::shared_ptr<struct Timer>> timers;
@@ -169,6 +174,9 @@ class Task : public vfs::Waiter {
   // After fork: the memory manager's pages are mapped once the context is
   // adopted on the task's own thread.
   void set_map_all_on_start() { map_all_on_start_ = true; }
+  // Blocks until the task's thread has its stub and memory and is about to
+  // run the application (or failed to).
+  void WaitStarted() { started_.WaitForNotification(); }
 
   uint64_t signal_mask() const { return signal_mask_.load(); }
   void set_signal_mask(uint64_t m) { signal_mask_.store(m & ~kUnblockable); }
@@ -242,6 +250,7 @@ class Task : public vfs::Waiter {
   stack_t altstack_{nullptr, SS_DISABLE, 0};
   vfs::Path exe_;
   bool map_all_on_start_ = false;
+  absl::Notification started_;
   std::thread thread_;
 
   // Blocking: Wake bumps the sequence under wake_mu_.

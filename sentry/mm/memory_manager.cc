@@ -779,6 +779,20 @@ Result<vfs::IoVecs> MemoryManager::InBuffer(uint64_t addr, uint64_t len) {
   return Views(addr, len, Access::kRead);
 }
 
+std::optional<uint64_t> MemoryManager::SharedOffset(uint64_t addr) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto v = vmas_.upper_bound(addr);
+    if (v == vmas_.begin()) return std::nullopt;
+    --v;
+    if (v->second.end <= addr || !v->second.shm) return std::nullopt;
+  }
+  std::optional<uint64_t> offset;
+  Walk(addr, 1, Access::kRead, /*force=*/true,
+       [&](uint8_t* p, size_t) { offset = static_cast<uint64_t>(p - mf_.At(0)); });
+  return offset;
+}
+
 std::string MemoryManager::Maps() {
   absl::MutexLock lock(&mu_);
   std::string out;

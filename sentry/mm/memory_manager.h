@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -140,6 +141,11 @@ class MemoryManager : public vfs::UserMemory {
   // The 32-bit word at `addr` in the memory file, for atomic operations
   // (futex wake-op): EINVAL if misaligned, EFAULT if not writable.
   Result<uint32_t*> AtomicWord(uint64_t addr);
+
+  // Where the word at `addr` lives in the memory file, if `addr` is in a
+  // shared mapping (the same for every process that maps the page): the
+  // key of a shared futex. Null for private memory or an unmapped address.
+  std::optional<uint64_t> SharedOffset(uint64_t addr);
 
   // The text of /proc/self/maps.
   std::string Maps();

@@ -33,7 +33,7 @@ Result<uint64_t> RtSigaction(Task& t, const SyscallArgs& a) {
   if (act) {
     act->flags &= kKnownSaFlags;
     act->mask &= ~kUnblockable;
-    t.thread_group().SetSigAction(sig, *act);
+    t.kernel().SetSigAction(t.thread_group(), sig, *act);
   }
   if (old_addr != 0) TRY(CopyOutStruct(t, old_addr, old));
   return 0;
@@ -122,6 +122,39 @@ Result<uint64_t> Tgkill(Task& t, const SyscallArgs& a) {
   if (a.i32(0) <= 0 || a.i32(1) <= 0) return Errno(EINVAL);
   if (a.i32(2) < 0 || a.i32(2) > kernel::kNumSignals) return Errno(EINVAL);
   TRY(t.kernel().SignalThread(a.i32(0), a.i32(1), UserSignal(t, a.i32(2), SI_TKILL)));
+  return 0;
+}
+
+namespace {
+
+// The siginfo of rt_sigqueueinfo/rt_tgsigqueueinfo, sent to `target` (a
+// pid, or a tid for the thread variant): the caller's own si_code, except
+// that kernel codes (>= 0) and tkill's cannot be forged towards another
+// process (or thread).
+Result<siginfo_t> QueuedInfo(siginfo_t info, int sig, int target, int self) {
+  if ((info.si_code >= 0 || info.si_code == SI_TKILL) && target != self) return Errno(EPERM);
+  if (sig < 0 || sig > kernel::kNumSignals) return Errno(EINVAL);
+  info.si_signo = sig;
+  return info;
+}
+
+}  // namespace
+
+Result<uint64_t> RtSigqueueinfo(Task& t, const SyscallArgs& a) {
+  const int pid = a.i32(0);
+  const siginfo_t user = TRY(CopyInStruct<siginfo_t>(t, a.ptr(2)));
+  const siginfo_t info = TRY(QueuedInfo(user, a.i32(1), pid, t.pid()));
+  if (pid <= 0) return Errno(ESRCH);
+  TRY(t.kernel().SignalProcess(pid, info));
+  return 0;
+}
+
+Result<uint64_t> RtTgsigqueueinfo(Task& t, const SyscallArgs& a) {
+  const int tgid = a.i32(0), tid = a.i32(1);
+  const siginfo_t user = TRY(CopyInStruct<siginfo_t>(t, a.ptr(3)));
+  if (tgid <= 0 || tid <= 0) return Errno(EINVAL);
+  const siginfo_t info = TRY(QueuedInfo(user, a.i32(2), tid, t.tid()));
+  TRY(t.kernel().SignalThread(tgid, tid, info));
   return 0;
 }
 

@@ -14,16 +14,9 @@
 
 #include <gtest/gtest.h>
 
-namespace {
+#include "test_util.h"
 
-#define EXPECT_FAILS_WITH(call, err)                            \
-  do {                                                          \
-    errno = 0;                                                  \
-    long _r = (long)(call);                                     \
-    int _e = errno;                                             \
-    EXPECT_EQ(_r, -1L) << #call;                                \
-    EXPECT_EQ(_e, (err)) << #call << ": " << strerror(_e);      \
-  } while (0)
+namespace {
 
 long RawIoctl(int fd, unsigned long req, void* arg) {
   return syscall(SYS_ioctl, fd, req, arg);

@@ -20,20 +20,13 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 namespace {
 
 const size_t kPage = static_cast<size_t>(sysconf(_SC_PAGESIZE));
 
 // Asserts that `call` returned -1 with errno `err`.
-#define EXPECT_FAILS_WITH(call, err)            \
-  do {                                          \
-    errno = 0;                                  \
-    long _r = (long)(call);                     \
-    int _e = errno;                             \
-    EXPECT_EQ(_r, -1L) << #call;                \
-    EXPECT_EQ(_e, (err)) << #call << ": " << strerror(_e); \
-  } while (0)
-
 void* RawMmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
   return reinterpret_cast<void*>(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
 }

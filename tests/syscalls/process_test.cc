@@ -23,16 +23,9 @@
 
 #include <gtest/gtest.h>
 
-namespace {
+#include "test_util.h"
 
-#define EXPECT_FAILS_WITH(call, err)                            \
-  do {                                                          \
-    errno = 0;                                                  \
-    long _r = (long)(call);                                     \
-    int _e = errno;                                             \
-    EXPECT_EQ(_r, -1L) << #call;                                \
-    EXPECT_EQ(_e, (err)) << #call << ": " << strerror(_e);      \
-  } while (0)
+namespace {
 
 // A pid that cannot exist (above PID_MAX_LIMIT).
 constexpr pid_t kNoSuchPid = INT_MAX;

@@ -1,11 +1,23 @@
 // Helpers the syscall tests share.
 #pragma once
 
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdlib>
+
+// Expects `call` to fail with -1 and errno `err`.
+#define EXPECT_FAILS_WITH(call, err)                        \
+  do {                                                      \
+    errno = 0;                                              \
+    long _r = (long)(call);                                 \
+    int _e = errno;                                         \
+    EXPECT_EQ(_r, -1L) << #call;                            \
+    EXPECT_EQ(_e, (err)) << #call << ": " << strerror(_e);  \
+  } while (0)
 
 namespace husk_test {
 

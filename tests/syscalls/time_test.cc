@@ -13,16 +13,9 @@
 
 #include <gtest/gtest.h>
 
-namespace {
+#include "test_util.h"
 
-#define EXPECT_FAILS_WITH(call, err)                            \
-  do {                                                          \
-    errno = 0;                                                  \
-    long _r = (long)(call);                                     \
-    int _e = errno;                                             \
-    EXPECT_EQ(_r, -1L) << #call;                                \
-    EXPECT_EQ(_e, (err)) << #call << ": " << strerror(_e);      \
-  } while (0)
+namespace {
 
 constexpr int64_t kNsPerSec = 1000000000;
 
