@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/packet.h"
 #include "base/scoped_fd.h"
 #include "platform/platform.h"
 
@@ -134,6 +135,17 @@ std::vector<sock_filter> StubFilter(uint64_t page_start, uint64_t page_end) {
   return f;
 }
 
+// The two ranges a stub keeps, in address order: its own pages from
+// husk_stub_start to `stub_end`, and the vDSO/vvar.
+struct KeptPair {
+  uint64_t lo_start, lo_end, hi_start, hi_end;
+};
+KeptPair OrderKept(uint64_t stub_end, const KeptRange& kept) {
+  const uint64_t stub_start = reinterpret_cast<uint64_t>(husk_stub_start);
+  if (kept.start < stub_start) return {kept.start, kept.end, stub_start, stub_end};
+  return {stub_start, stub_end, kept.start, kept.end};
+}
+
 // The sentry's fds that become a stub's kStubMemoryFd, kStubScratchFd and
 // kStubSocketFd.
 struct StubFds {
@@ -174,17 +186,11 @@ struct StubFds {
   if (RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, reinterpret_cast<long>(filter)) != 0) {
     RawSyscall(SYS_exit_group, 120);
   }
-  uint64_t lo_start = reinterpret_cast<uint64_t>(husk_stub_start);
-  uint64_t lo_end = reinterpret_cast<uint64_t>(husk_stub_end);
-  uint64_t hi_start = kept.start, hi_end = kept.end;
-  if (hi_start < lo_start) {
-    std::swap(lo_start, hi_start);
-    std::swap(lo_end, hi_end);
-  }
-  register uint64_t rdi asm("rdi") = lo_start;
-  register uint64_t rsi asm("rsi") = lo_end;
-  register uint64_t rdx asm("rdx") = hi_start;
-  register uint64_t rcx asm("rcx") = hi_end;
+  const KeptPair k = OrderKept(reinterpret_cast<uint64_t>(husk_stub_end), kept);
+  register uint64_t rdi asm("rdi") = k.lo_start;
+  register uint64_t rsi asm("rsi") = k.lo_end;
+  register uint64_t rdx asm("rdx") = k.hi_start;
+  register uint64_t rcx asm("rcx") = k.hi_end;
   asm volatile("jmp husk_stub_entry" : : "r"(rdi), "r"(rsi), "r"(rdx), "r"(rcx));
   __builtin_unreachable();
 }
@@ -395,19 +401,8 @@ class FileDonor {
     memset(page + kControl, 0, CMSG_SPACE(sizeof(int)));
 
     char byte = 0;
-    iovec out{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &out;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    if (sendmsg(sentry_end_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) return Errno(errno);
+    const iovec out{&byte, 1};
+    TRY(SendPacket(sentry_end_.get(), std::span(&out, 1), fd, MSG_DONTWAIT));
 
     auto got = t.Inject(husk_stub_syscall, SYS_recvmsg, kStubSocketFd, stub, 0);
     cmsghdr arrived;
@@ -434,25 +429,8 @@ class FileDonor {
 
   // Throws away every queued message and the fds it carries.
   void Drain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    for (;;) {
-      char byte;
-      iovec in{&byte, 1};
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
-      msghdr msg{};
-      msg.msg_iov = &in;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof(control);
-      if (recvmsg(stub_end_.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) return;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-        const size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < n; ++i) {
-          int got;
-          memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-          close(got);
-        }
-      }
+    std::byte byte;
+    while (ReceivePacket(stub_end_.get(), std::span(&byte, 1), MSG_DONTWAIT)) {
     }
   }
 
@@ -523,16 +501,10 @@ class PtraceAddressSpace : public std::enable_shared_from_this<PtraceAddressSpac
   Result<void> Reset(PtraceThread& via) {
     absl::MutexLock lock(&scratch_mu_);
     scratch_mapped_ = false;
-    uint64_t lo_start = reinterpret_cast<uint64_t>(husk_stub_start);
-    uint64_t lo_end = reinterpret_cast<uint64_t>(husk_stub_scratch);
-    uint64_t hi_start = kept_.start, hi_end = kept_.end;
-    if (hi_start < lo_start) {
-      std::swap(lo_start, hi_start);
-      std::swap(lo_end, hi_end);
-    }
-    TRY(via.Inject(husk_stub_syscall, SYS_munmap, 0, lo_start));
-    TRY(via.Inject(husk_stub_syscall, SYS_munmap, lo_end, hi_start - lo_end));
-    TRY(via.Inject(husk_stub_syscall, SYS_munmap, hi_end, kTaskSizeMax - hi_end));
+    const KeptPair k = OrderKept(reinterpret_cast<uint64_t>(husk_stub_scratch), kept_);
+    TRY(via.Inject(husk_stub_syscall, SYS_munmap, 0, k.lo_start));
+    TRY(via.Inject(husk_stub_syscall, SYS_munmap, k.lo_end, k.hi_start - k.lo_end));
+    TRY(via.Inject(husk_stub_syscall, SYS_munmap, k.hi_end, kTaskSizeMax - k.hi_end));
     return Ok();
   }
 

@@ -1,13 +1,13 @@
-#include "gofer/protocol/channel.h"
+#include "base/packet.h"
 
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
 
-namespace husk::gofer {
+namespace husk {
 
-Result<void> SendPacket(int sock, std::span<const iovec> parts, int fd) {
+Result<void> SendPacket(int sock, std::span<const iovec> parts, int fd, int flags) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg = {};
   msg.msg_iov = const_cast<iovec*>(parts.data());
@@ -22,7 +22,7 @@ Result<void> SendPacket(int sock, std::span<const iovec> parts, int fd) {
     std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
   }
   for (;;) {
-    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0) return Ok();
+    if (::sendmsg(sock, &msg, MSG_NOSIGNAL | flags) >= 0) return Ok();
     if (errno != EINTR) return Errno(errno);
   }
 }
@@ -46,7 +46,7 @@ std::vector<ScopedFd> TakeFds(msghdr& msg) {
 
 }  // namespace
 
-Result<ReceivedPacket> ReceivePacket(int sock, std::span<std::byte> buf) {
+Result<ReceivedPacket> ReceivePacket(int sock, std::span<std::byte> buf, int flags) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPacketFds)];
   iovec iov = {buf.data(), buf.size()};
   msghdr msg = {};
@@ -58,7 +58,7 @@ Result<ReceivedPacket> ReceivePacket(int sock, std::span<std::byte> buf) {
   do {
     // MSG_CMSG_CLOEXEC: donated fds must never leak into a child the
     // receiver starts.
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return Errno(errno);
   ReceivedPacket packet;
@@ -68,4 +68,4 @@ Result<ReceivedPacket> ReceivePacket(int sock, std::span<std::byte> buf) {
   return packet;
 }
 
-}  // namespace husk::gofer
+}  // namespace husk
