@@ -31,20 +31,8 @@ namespace {
 using husk_test::BadPtr;
 using husk_test::ClosedFd;
 
-class FileIo : public ::testing::Test {
+class FileIo : public husk_test::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/husk_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr) << strerror(errno);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-
   // Creates `name` holding `contents` and returns its path.
   std::string MakeFile(const std::string& name, const std::string& contents) {
     std::string p = Path(name);
@@ -75,8 +63,6 @@ class FileIo : public ::testing::Test {
     close(fd);
     return out;
   }
-
-  std::string dir_;
 };
 
 // ---------------------------------------------------------------- read(2)

@@ -80,7 +80,7 @@ std::map<std::string, Entry> ReadAllDents(int fd, size_t bufsize = 4096) {
   return out;
 }
 
-class FileMeta : public ::testing::Test {
+class FileMeta : public husk_test::TempDirTest {
  protected:
   void SetUp() override {
     char cwd[PATH_MAX];
@@ -88,18 +88,13 @@ class FileMeta : public ::testing::Test {
     orig_cwd_ = cwd;
     // Modes passed to open/mkdir are used verbatim unless a test sets a umask.
     old_umask_ = umask(0);
-    char tmpl[] = "/tmp/husk_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr) << strerror(errno);
-    dir_ = tmpl;
+    TempDirTest::SetUp();
   }
   void TearDown() override {
     EXPECT_EQ(chdir(orig_cwd_.c_str()), 0);
     umask(old_umask_);
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    TempDirTest::TearDown();
   }
-
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   std::string MakeFile(const std::string& name, const std::string& contents = "",
                        mode_t mode = 0644) {
@@ -132,7 +127,6 @@ class FileMeta : public ::testing::Test {
     return fd;
   }
 
-  std::string dir_;
   std::string orig_cwd_;
   mode_t old_umask_ = 022;
 };

@@ -62,20 +62,8 @@ void SleepMs(int ms) {
   }
 }
 
-class FsInfo : public ::testing::Test {
+class FsInfo : public husk_test::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/husk_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr) << strerror(errno);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-
   std::string MakeFile(const std::string& name, mode_t mode = 0644) {
     std::string p = Path(name);
     int fd = open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
@@ -89,8 +77,6 @@ class FsInfo : public ::testing::Test {
     EXPECT_EQ(symlink(target.c_str(), p.c_str()), 0) << strerror(errno);
     return p;
   }
-
-  std::string dir_;
 };
 
 using Statfs = FsInfo;

@@ -8,6 +8,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
 
 // Expects `call` to fail with -1 and errno `err`.
 #define EXPECT_FAILS_WITH(call, err)                        \
@@ -38,5 +42,24 @@ inline int ClosedFd() {
   close(fd);
   return fd;
 }
+
+// A fixture whose tests work in a fresh /tmp/husk_XXXXXX directory, removed
+// with everything in it afterwards.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/husk_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr) << strerror(errno);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+  std::string dir_;
+};
 
 }  // namespace husk_test
