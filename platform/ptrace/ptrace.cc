@@ -155,10 +155,19 @@ struct StubFds {
 };
 
 // What the child of clone() does before it becomes a stub. Only raw
-// syscalls: see RawSyscall.
-[[noreturn]] void StubChild(const StubFds& fds, const sock_fprog* filter, const KeptRange& kept) {
+// syscalls: see RawSyscall. The sentry attaches to it (PTRACE_SEIZE with
+// PTRACE_O_EXITKILL) and then writes a byte to the pipe whose ends are
+// `go_read` and `go_write`. Reading that byte first means the child never
+// runs untraced past this point: if the sentry dies before attaching, the
+// read sees EOF and the child leaves. (PTRACE_TRACEME from the child could
+// instead, after a sentry death, make the host's init its tracer, and
+// leave it stopped at its first int3 for ever.)
+[[noreturn]] void StubChild(const StubFds& fds, int go_read, int go_write, const sock_fprog* filter,
+                            const KeptRange& kept) {
   RawSyscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
-  RawSyscall(SYS_ptrace, PTRACE_TRACEME);
+  RawSyscall(SYS_close, go_write);
+  char go = 0;
+  if (RawSyscall(SYS_read, go_read, reinterpret_cast<long>(&go), 1) != 1) RawSyscall(SYS_exit_group, 121);
   // The stub keeps its three fds at their fixed numbers (moved out of the
   // way first, since any of them may sit on a target number). Everything
   // else of the sentry's goes.
@@ -764,12 +773,18 @@ Result<pid_t> Zygote::Create() {
   // find nothing to act on.
   const long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID |
                      CLONE_NEWUTS | SIGCHLD;
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) != 0) return Errno(errno);
+  const ScopedFd go_read(go[0]), go_write(go[1]);
   long pid = RawSyscall(SYS_clone, flags, 0, 0, 0, 0);
-  if (pid == 0) StubChild(fds_, filter_, kept_);
+  if (pid == 0) StubChild(fds_, go[0], go[1], filter_, kept_);
   if (pid < 0) return Errno(static_cast<int>(-pid));
-  int status = WaitStop(static_cast<pid_t>(pid));
-  if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP ||
-      ptrace(PTRACE_SETOPTIONS, pid, 0, kStubOptions) != 0) {
+  const char byte = 1;
+  int status = 0;
+  if (ptrace(PTRACE_SEIZE, pid, 0, kStubOptions) == 0 && write(go_write.get(), &byte, 1) == 1) {
+    status = WaitStop(static_cast<pid_t>(pid));
+  }
+  if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP) {
     HUSK_ERROR("zygote {} did not start: status {:#x}", pid, status);
     kill(static_cast<pid_t>(pid), SIGKILL);
     waitpid(static_cast<pid_t>(pid), nullptr, __WALL);
