@@ -60,16 +60,20 @@ struct OpenedImage {
   std::string name;  // for /proc/self/maps
 };
 
-// Opens `path` for execution: a regular file with execute permission.
-Result<OpenedImage> OpenExecutable(Kernel& k, Task& t, const std::string& path) {
-  auto ctx = t.Lookup();
-  vfs::Path p = TRY(k.vfs().Resolve(ctx, t.fs().cwd, path, true));
+// Opens the file at `p` for execution: a regular file with execute
+// permission.
+Result<OpenedImage> OpenExecutable(Kernel& k, Task& t, vfs::Path p) {
   const auto& inode = p.dentry->inode();
   if (!inode->IsRegular()) return Errno(EACCES);
   TRY(vfs::CheckPermission(TRY(inode->Stat()), t.creds(), X_OK));
-  auto file = TRY(k.vfs().OpenPath(ctx, p, O_RDONLY));
+  auto file = TRY(k.vfs().OpenPath(t.Lookup(), p, O_RDONLY));
   std::string name = k.vfs().PathOf(k.vfs().Root(), p);
   return OpenedImage{std::move(file), std::move(p), std::move(name)};
+}
+
+// Opens `path`, looked up from the cwd, for execution.
+Result<OpenedImage> OpenExecutable(Kernel& k, Task& t, const std::string& path) {
+  return OpenExecutable(k, t, TRY(k.vfs().Resolve(t.Lookup(), t.fs().cwd, path, true)));
 }
 
 // Maps the PT_LOAD segments of `img` at `bias`.
@@ -138,11 +142,18 @@ Result<Loaded> LoadImage(mm::MemoryManager& mm, const OpenedImage& file,
 
 Result<void> Kernel::Exec(Task& t, const std::string& path, std::vector<std::string> argv,
                           std::vector<std::string> envp) {
+  ExecFile file{TRY(vfs_.Resolve(t.Lookup(), t.fs().cwd, path, true)), path};
+  return Exec(t, std::move(file), std::move(argv), std::move(envp));
+}
+
+Result<void> Kernel::Exec(Task& t, ExecFile file, std::vector<std::string> argv,
+                          std::vector<std::string> envp) {
+  const std::string path = file.filename;
   // Follow #! interpreters (binfmt_script) to the ELF file.
   std::string file_path = path;
-  OpenedImage exe;
+  OpenedImage exe = TRY(OpenExecutable(*this, t, std::move(file.path)));
   for (int depth = 0;; ++depth) {
-    exe = TRY(OpenExecutable(*this, t, file_path));
+    if (depth > 0) exe = TRY(OpenExecutable(*this, t, file_path));
     std::array<uint8_t, 256> head{};
     FileReader reader(*exe.file);
     size_t n = TRY(reader.ReadAt(0, head));
@@ -150,6 +161,9 @@ Result<void> Kernel::Exec(Task& t, const std::string& path, std::vector<std::str
     if (loader::IsElf(bytes)) break;
     auto shebang = TRY(loader::ParseShebang(bytes));
     if (!shebang) return Errno(ENOEXEC);
+    // The interpreter would open the script by a /dev/fd name that the
+    // exec closes.
+    if (file.path_unreachable) return Errno(ENOENT);
     if (depth >= loader::kMaxInterpreterDepth) return Errno(ELOOP);
     // argv becomes: interpreter [arg] script original-argv[1:].
     std::vector<std::string> next{shebang->interp};
@@ -177,6 +191,8 @@ Result<void> Kernel::Exec(Task& t, const std::string& path, std::vector<std::str
       std::clamp<uint64_t>(stack_limit.rlim_cur, 128 << 10, 1ULL << 30);
   const uint64_t gap = std::max<uint64_t>(stack_size + (1 << 20), kMinGap);  // + stack_guard_gap
   const uint64_t mmap_base = PageDown(stack_top - gap - RandomPages(kMmapRandomBits));
+  // The other threads of the process end first (de_thread).
+  TRY(DeThread(t));
   // The stub: the prepared one for the first program; a fresh fork of the
   // current one if the address space is shared with a vfork parent;
   // otherwise the current one, emptied. From here on a failure cannot

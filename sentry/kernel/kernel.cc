@@ -189,6 +189,37 @@ Result<int> Kernel::Clone(Task& parent, const CloneArgs& a) {
   return tid;
 }
 
+Result<void> Kernel::DeThread(Task& t) {
+  absl::MutexLock lock(&mu_);
+  ThreadGroup& tg = t.thread_group();
+  if (tg.exiting || t.exiting) return Errno(EINTR);
+  if (tg.tasks.size() > 1) {
+    // Like a SIGKILL to each of them, but the process lives on.
+    for (Task* other : tg.tasks) {
+      if (other == &t) continue;
+      other->exiting = true;
+      other->Kick();
+    }
+    auto alone = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return tg.tasks.size() == 1 || tg.exiting || t.exiting;
+    };
+    mu_.Await(absl::Condition(&alone));
+    if (tg.exiting || t.exiting) return Errno(EINTR);
+  }
+  // POSIX timers do not survive exec (ITIMER_REAL does).
+  for (auto& [id, tm] : tg.timers) timers_.Set(tm, 0, 0);
+  tg.timers.clear();
+  if (t.tid() != tg.pid()) {
+    // The leader's thread is gone; this one becomes it, with its tid.
+    auto it = tasks_.find(t.tid());
+    std::shared_ptr<Task> self = it->second;
+    tasks_.erase(it);
+    t.tid_.store(tg.pid());
+    tasks_[tg.pid()] = std::move(self);
+  }
+  return Ok();
+}
+
 void Kernel::GroupExitLocked(ThreadGroup& tg, ExitStatus status) {
   if (tg.exiting) return;
   tg.exiting = true;

@@ -37,6 +37,15 @@ struct CloneArgs {
   uint64_t tls = 0;
 };
 
+// The file execve(2)/execveat(2) runs.
+struct ExecFile {
+  vfs::Path path;        // the resolved file
+  std::string filename;  // its name for AT_EXECFN and an interpreter's argv
+  // The name is a /dev/fd one the exec closes (execveat of a close-on-exec
+  // fd): a script cannot be run, its interpreter could not open it.
+  bool path_unreachable = false;
+};
+
 // Which children wait4/waitid look at.
 struct WaitRequest {
   enum class Which { kAny, kPid, kPgid } which = Which::kAny;
@@ -78,6 +87,8 @@ class Kernel {
   // space with the program, its interpreter and its stack. On failure
   // t's old image is untouched.
   Result<void> Exec(Task& t, const std::string& path, std::vector<std::string> argv,
+                    std::vector<std::string> envp);
+  Result<void> Exec(Task& t, ExecFile file, std::vector<std::string> argv,
                     std::vector<std::string> envp);
 
   // clone(2): returns the new task's tid (in the caller's namespace).
@@ -129,6 +140,10 @@ class Kernel {
 
  private:
   int AllocPidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // exec's de_thread: ends every other thread of t's process and waits for
+  // them; t then takes the process's pid as its tid. EINTR if the process
+  // is being killed meanwhile (or another thread's exec ends t).
+  Result<void> DeThread(Task& t);
   // Reports `tg`'s end to its parent (SIGCHLD, wait) or reaps it.
   void NotifyParentLocked(ThreadGroup& tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReapLocked(ThreadGroup& tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

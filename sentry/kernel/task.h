@@ -152,7 +152,7 @@ class Task : public vfs::Waiter {
   Kernel& kernel() { return kernel_; }
   ThreadGroup& thread_group() { return *tg_; }
   const std::shared_ptr<ThreadGroup>& shared_thread_group() { return tg_; }
-  int tid() const { return tid_; }
+  int tid() const { return tid_.load(std::memory_order_relaxed); }
   int pid() const { return tg_->pid(); }
   int ppid();
 
@@ -235,7 +235,7 @@ class Task : public vfs::Waiter {
   friend class Kernel;
   Kernel& kernel_;
   std::shared_ptr<ThreadGroup> tg_;
-  int tid_;
+  std::atomic<int> tid_;  // changes once: exec from a non-leader thread takes the pid
   std::shared_ptr<mm::MemoryManager> mm_;
   std::unique_ptr<platform::Context> ctx_;
   std::shared_ptr<vfs::FdTable> fds_;

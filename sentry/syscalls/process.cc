@@ -9,6 +9,8 @@
 
 #include <optional>
 
+#include <absl/strings/str_cat.h>
+
 #include "sentry/syscalls/handlers.h"
 #include "sentry/syscalls/util.h"
 
@@ -60,16 +62,25 @@ Result<uint64_t> DoExec(Task& t, int dirfd, uint64_t path_addr, uint64_t argv_ad
   std::vector<std::string> argv = TRY(CopyInStrings(t, argv_addr));
   std::vector<std::string> envp = TRY(CopyInStrings(t, envp_addr));
   if (path.empty() && !(flags & AT_EMPTY_PATH)) return Errno(ENOENT);
-  // PARTIAL(execveat): relative paths are taken from the cwd; dirfd and
-  // AT_EMPTY_PATH are not honoured yet.
-  if (dirfd != AT_FDCWD && !path.empty() && path[0] != '/') return Errno(ENOSYS);
-  if (path.empty()) return Errno(ENOSYS);
-  // PARTIAL(threads): exec from a multi-threaded process.
-  {
-    absl::MutexLock lock(&t.kernel().mu());
-    if (t.thread_group().tasks.size() > 1) return Errno(ENOSYS);
+  kernel::ExecFile file;
+  if (path.empty()) {
+    file.path = TRY(EmptyPathTarget(t, dirfd));
+  } else {
+    vfs::Path start = TRY(StartPath(t, dirfd, path));
+    const bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
+    file.path = TRY(t.kernel().vfs().Resolve(t.Lookup(), start, path, follow));
+    if (!follow && file.path.dentry->inode()->IsSymlink()) return Errno(ELOOP);
   }
-  TRY(t.kernel().Exec(t, path, std::move(argv), std::move(envp)));
+  // The name the new image sees (AT_EXECFN, a script's argv): the path, or
+  // a /dev/fd one for a file found through dirfd.
+  if (dirfd == AT_FDCWD || path[0] == '/') {
+    file.filename = path;
+  } else {
+    file.filename = path.empty() ? absl::StrCat("/dev/fd/", dirfd)
+                                 : absl::StrCat("/dev/fd/", dirfd, "/", path);
+    file.path_unreachable = TRY(t.fds().GetCloexec(dirfd));
+  }
+  TRY(t.kernel().Exec(t, std::move(file), std::move(argv), std::move(envp)));
   // The new image: caught signals reset, no alternate stack, and a vfork
   // parent goes on.
   t.thread_group().ResetCaughtSignals();
