@@ -104,7 +104,14 @@ class Context {
   // Registers a fresh thread starts from: valid segment selectors, empty
   // general purpose registers, a reset FPU.
   virtual Regs InitialRegs() = 0;
-  // CPU time the thread (or its whole address space's process) has used.
+  // Host CPU time (user + system) of the stub: of this thread alone
+  // (`thread_only`), or of its whole stub process, every thread it has had
+  // included. The process's is cheap and may be asked from any host thread
+  // (ptrace: one clock_gettime on the stub process's CPU clock). A thread's
+  // may be asked only on the adopting host thread while the thread is
+  // stopped (between Switches): the host lets only a thread's own process
+  // read its CPU clock, so the stub thread reads it itself (ptrace: one
+  // injected clock_gettime, about a syscall round trip).
   virtual Result<timespec> CpuTime(bool thread_only) = 0;
   // The thread's FP/SSE state now (signal frames, fork), and setting it
   // (sigreturn). PARTIAL(xstate): the legacy FXSAVE area only; AVX upper

@@ -22,6 +22,7 @@
 #include "gofer/protocol/spawn.h"
 #include "platform/platform.h"
 #include "sentry/host/seccomp.h"
+#include "sentry/host/signals.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/syscalls/strace_format.h"
 #include "sentry/syscalls/syscalls.h"
@@ -57,6 +58,10 @@ constexpr char kRunUsage[] =
     "overlay over the host's files (served read-only by the gofer): the program\n"
     "may change anything, and nothing it writes reaches the host. It has its own\n"
     "/dev (null, zero, full, random, urandom).\n"
+    "\n"
+    "SIGINT, SIGQUIT and SIGHUP sent to sentry run (a Ctrl-C, a hangup) go to\n"
+    "PROG's process group inside the sandbox. SIGTERM ends every process in\n"
+    "the sandbox at once, and the status is 143; SIGKILL ends the sandbox too.\n"
     "\n"
     "Flags:\n"
     "  --platform=ptrace        how syscalls are caught (only ptrace for now)\n"
@@ -281,6 +286,27 @@ void StartInitTask(kernel::Kernel& k, kernel::Task& task, const RunRequest& req,
   }
 }
 
+// The host signal state sentry run was started with.
+struct HostSignalState {
+  uint64_t ignored = 0;  // SigBit()s of the signals set to SIG_IGN
+  uint64_t mask = 0;     // the blocked signals
+};
+
+HostSignalState TakeHostSignalState() {
+  HostSignalState s;
+  for (int sig = 1; sig <= kernel::kNumSignals; ++sig) {
+    struct sigaction act;
+    if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, nullptr, &act) == 0 &&
+        act.sa_handler == SIG_IGN) {
+      s.ignored |= kernel::SigBit(sig);
+    }
+  }
+  sigset_t blocked;
+  pthread_sigmask(SIG_BLOCK, nullptr, &blocked);
+  memcpy(&s.mask, &blocked, sizeof(s.mask));
+  return s;
+}
+
 int Run(int argc, char** argv) {
   RunFlags flags = ParseRunFlags(argc, argv);
   if (!flags.log_file.empty()) {
@@ -292,6 +318,9 @@ int Run(int argc, char** argv) {
   }
 
   HUSK_DEBUG("sentry run: start");
+  // What exec would pass on to PROG run natively: the ignored signals and
+  // the signal mask (nohup's SIGHUP, a shell's SIGINT for background jobs).
+  const HostSignalState inherited = TakeHostSignalState();
   // A write to a closed pipe is the application's SIGPIPE, not the
   // sentry's: host writes fail with EPIPE and the sentry raises it.
   signal(SIGPIPE, SIG_IGN);
@@ -305,6 +334,9 @@ int Run(int argc, char** argv) {
   for (const auto& m : flags.mounts) exports.push_back({m.host, false});
   auto spawned = gofer::StartGofer(SelfDir() + "/gofer", exports);
   if (!spawned) Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(spawned.error().value())));
+  // From here on (and in every thread started from here) the signals meant
+  // for the sandbox wait for the forwarder.
+  host::SignalForwarder forwarder;
 
   HUSK_DEBUG("gofer forked");
   // While the gofer starts: the memory file, the platform and the first
@@ -318,10 +350,17 @@ int Run(int argc, char** argv) {
   opts.strace = flags.strace;
   auto kernel = std::make_unique<kernel::Kernel>(opts, std::move(*platform), std::move(*memory));
   kernel::Kernel& k = *kernel;
+  forwarder.Start([&k](int sig) { k.HostSignal(sig); });
   // The init task starts now, on a thread of its own, to take its stub
   // while the gofer starts; its root and cwd come once the mounts are up.
   vfs::Credentials creds{getuid(), getgid(), {}};
   auto task = k.NewInitTask(fds, creds);
+  for (int sig = 1; sig <= kernel::kNumSignals; ++sig) {
+    if (inherited.ignored & kernel::SigBit(sig)) {
+      task->thread_group().SetSigAction(sig, kernel::SigAction{reinterpret_cast<uint64_t>(SIG_IGN)});
+    }
+  }
+  task->set_signal_mask(inherited.mask);
   fds.reset();
   RunRequest request;
   request.gofer = spawned->pid;
@@ -377,6 +416,7 @@ int Run(int argc, char** argv) {
   request_ready.Notify();
   task.reset();
   const kernel::ExitStatus status = k.WaitForEnd();
+  forwarder.Stop();
   if (request.strace) {
     std::string line = status.signal ? strace::FormatKilled(status.signal, status.core)
                                      : strace::FormatExited(status.code);

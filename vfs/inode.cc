@@ -7,25 +7,50 @@
 
 namespace husk::vfs {
 
+Credentials::Credentials(uint32_t uid, uint32_t gid, std::vector<uint32_t> groups)
+    : uid(uid), euid(uid), suid(uid), fsuid(uid), gid(gid), egid(gid), sgid(gid), fsgid(gid),
+      groups(std::move(groups)), cap_bounding(kSandboxRootCaps) {
+  std::sort(this->groups.begin(), this->groups.end());
+  if (uid == 0) cap_permitted = cap_effective = kSandboxRootCaps;
+}
+
+bool Credentials::InGroup(uint32_t g) const {
+  return g == fsgid || std::binary_search(groups.begin(), groups.end(), g);
+}
+
+bool Credentials::OwnerOrCapable(uint32_t owner) const {
+  return owner == fsuid || HasCapability(CAP_FOWNER);
+}
+
+Credentials Credentials::ForAccess() const {
+  Credentials c = *this;
+  c.fsuid = uid;
+  c.fsgid = gid;
+  c.cap_effective = uid == 0 ? cap_permitted : 0;
+  return c;
+}
+
 Result<void> CheckPermission(const struct stat& st, const Credentials& creds, int mask) {
   mask &= R_OK | W_OK | X_OK;
   if (mask == 0) return Ok();
-  if (creds.uid == 0) {
-    // CAP_DAC_OVERRIDE: everything but executing a file with no x bit.
-    if ((mask & X_OK) && !S_ISDIR(st.st_mode) && (st.st_mode & 0111) == 0) return Errno(EACCES);
-    return Ok();
-  }
   mode_t bits;
-  if (creds.uid == st.st_uid) {
+  if (creds.fsuid == st.st_uid) {
     bits = (st.st_mode >> 6) & 7;
-  } else if (creds.gid == st.st_gid ||
-             std::find(creds.groups.begin(), creds.groups.end(), st.st_gid) != creds.groups.end()) {
+  } else if (creds.InGroup(st.st_gid)) {
     bits = (st.st_mode >> 3) & 7;
   } else {
     bits = st.st_mode & 7;
   }
-  if ((bits & mask) != static_cast<mode_t>(mask)) return Errno(EACCES);
-  return Ok();
+  if ((bits & mask) == static_cast<mode_t>(mask)) return Ok();
+  if (S_ISDIR(st.st_mode)) {
+    if (!(mask & W_OK) && creds.HasCapability(CAP_DAC_READ_SEARCH)) return Ok();
+    if (creds.HasCapability(CAP_DAC_OVERRIDE)) return Ok();
+    return Errno(EACCES);
+  }
+  if (mask == R_OK && creds.HasCapability(CAP_DAC_READ_SEARCH)) return Ok();
+  // Execute is overridable only when some x bit is set.
+  if ((!(mask & X_OK) || (st.st_mode & 0111)) && creds.HasCapability(CAP_DAC_OVERRIDE)) return Ok();
+  return Errno(EACCES);
 }
 
 uint8_t DirentType(mode_t mode) {

@@ -1,6 +1,7 @@
 // Inode and Dentry: filesystem objects and the names that lead to them.
 #pragma once
 
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
@@ -18,16 +19,58 @@
 
 namespace husk::vfs {
 
-// Who is asking: the parts of a task's credentials the VFS checks.
+constexpr uint64_t CapBit(int cap) { return 1ULL << cap; }
+
+// The capabilities of the sandbox's root: a container root's (Docker's
+// default set), none of the host's. They are also every task's bounding set.
+inline constexpr uint64_t kSandboxRootCaps =
+    CapBit(CAP_CHOWN) | CapBit(CAP_DAC_OVERRIDE) | CapBit(CAP_FOWNER) | CapBit(CAP_FSETID) |
+    CapBit(CAP_KILL) | CapBit(CAP_SETGID) | CapBit(CAP_SETUID) | CapBit(CAP_SETPCAP) |
+    CapBit(CAP_NET_BIND_SERVICE) | CapBit(CAP_NET_RAW) | CapBit(CAP_SYS_CHROOT) | CapBit(CAP_MKNOD) |
+    CapBit(CAP_AUDIT_WRITE) | CapBit(CAP_SETFCAP);
+
+// A task's credentials, after Linux's struct cred: user and group ids,
+// supplementary groups and capability sets. The VFS checks the filesystem
+// ids, the groups and the effective capabilities; the rules for changing
+// them (setuid(2), capset(2), execve(2) ...) are in sentry/kernel/credentials.h.
 struct Credentials {
-  uint32_t uid = 0;
+  Credentials() : Credentials(0, 0) {}
+  // Every user id `uid` and group id `gid`. Root (uid 0) has
+  // kSandboxRootCaps permitted and effective; anyone else no capabilities.
+  Credentials(uint32_t uid, uint32_t gid, std::vector<uint32_t> groups = {});
+
+  uint32_t uid = 0;    // real
+  uint32_t euid = 0;   // effective
+  uint32_t suid = 0;   // saved set-user-ID
+  uint32_t fsuid = 0;  // filesystem: owner of new files, permission checks
   uint32_t gid = 0;
-  std::vector<uint32_t> groups;
+  uint32_t egid = 0;
+  uint32_t sgid = 0;
+  uint32_t fsgid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups, sorted (setgroups sorts them)
+  uint64_t cap_inheritable = 0;
+  uint64_t cap_permitted = 0;
+  uint64_t cap_effective = 0;
+  uint64_t cap_bounding = 0;
+  uint64_t cap_ambient = 0;
+  bool keep_caps = false;  // PR_SET_KEEPCAPS (SECBIT_KEEP_CAPS); execve clears it
+
+  bool HasCapability(int cap) const { return (cap_effective & CapBit(cap)) != 0; }
+  // Linux's in_group_p(): the filesystem gid or a supplementary group.
+  bool InGroup(uint32_t g) const;
+  // Linux's inode_owner_or_capable(): may act as the owner of a file owned
+  // by `owner` (utimensat, chmod ...): the fsuid, or CAP_FOWNER.
+  bool OwnerOrCapable(uint32_t owner) const;
+  // What access(2) checks with (unless AT_EACCESS): the real ids as the
+  // filesystem ids; the permitted capabilities for real root, none otherwise.
+  Credentials ForAccess() const;
 };
 
 // Permission check of Linux's generic_permission(): `mask` of R_OK/W_OK/X_OK
-// against the mode, owner and group in `st`. Root passes read/write always,
-// and execute if any x bit is set (or the file is a directory).
+// against the mode, owner and group in `st`, as the filesystem ids. Failing
+// that, CAP_DAC_READ_SEARCH allows reading any file and searching any
+// directory, CAP_DAC_OVERRIDE reading and writing anything and executing a
+// file with an x bit set (or any directory).
 Result<void> CheckPermission(const struct stat& st, const Credentials& creds, int mask);
 
 class Inode : public std::enable_shared_from_this<Inode> {

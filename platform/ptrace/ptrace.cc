@@ -104,7 +104,7 @@ std::vector<sock_filter> StubFilter(uint64_t page_start, uint64_t page_end) {
   const uint32_t lo_start = static_cast<uint32_t>(page_start);
   const uint32_t lo_end = static_cast<uint32_t>(page_end - 1);
   const uint32_t allowed[] = {SYS_mmap, SYS_munmap, SYS_mprotect, SYS_clone, SYS_pause,
-                              SYS_close, SYS_exit, SYS_exit_group};
+                              SYS_close, SYS_exit, SYS_exit_group, SYS_clock_gettime};
   std::vector<sock_filter> f = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -380,6 +380,8 @@ class FileDonor {
     absl::MutexLock lock(&mu_);
     free_.push_back(slot);
   }
+  // The sentry's view of scratch page `slot`.
+  const uint8_t* SlotView(uint32_t slot) const { return view_ + slot * kPageSize; }
 
   // Maps the scratch page of stub thread `t`'s process to `slot`.
   static Result<void> MapScratch(PtraceThread& t, uint32_t slot) {
@@ -474,12 +476,23 @@ class PtraceAddressSpace : public std::enable_shared_from_this<PtraceAddressSpac
   Result<void> MapFile(PtraceThread& via, uint64_t addr, uint64_t len, int prot, int fd,
                        uint64_t offset) {
     absl::MutexLock lock(&scratch_mu_);
-    if (!scratch_mapped_) {
-      if (!slot_) slot_ = TRY(donor_->AllocateSlot());
-      TRY(FileDonor::MapScratch(via, *slot_));
-      scratch_mapped_ = true;
-    }
+    TRY(MapScratchLocked(via));
     return donor_->Map(via, *slot_, addr, len, prot, fd, offset);
+  }
+
+  // CPU time of stub thread `via` (stopped, traced by the caller): the
+  // host lets only the thread's own process read a thread's CPU clock, so
+  // the stub runs clock_gettime(CLOCK_THREAD_CPUTIME_ID) into its scratch
+  // page, past the fd donor's message area.
+  Result<timespec> ThreadCpuTime(PtraceThread& via) {
+    constexpr uint64_t kCpuTimeOffset = 2048;
+    absl::MutexLock lock(&scratch_mu_);
+    TRY(MapScratchLocked(via));
+    TRY(via.Inject(husk_stub_syscall, SYS_clock_gettime, CLOCK_THREAD_CPUTIME_ID,
+                   reinterpret_cast<uint64_t>(husk_stub_scratch) + kCpuTimeOffset));
+    timespec ts;
+    memcpy(&ts, donor_->SlotView(*slot_) + kCpuTimeOffset, sizeof(ts));
+    return ts;
   }
 
   void Register(pid_t host_tid, PtraceThread* t) {
@@ -520,6 +533,16 @@ class PtraceAddressSpace : public std::enable_shared_from_this<PtraceAddressSpac
   static constexpr uint64_t kTaskSizeMax = 0x7ffffffff000;
 
  private:
+  // Maps this process's scratch page (its slot of the donor's memfd) if it
+  // is not yet.
+  Result<void> MapScratchLocked(PtraceThread& via) ABSL_EXCLUSIVE_LOCKS_REQUIRED(scratch_mu_) {
+    if (scratch_mapped_) return Ok();
+    if (!slot_) slot_ = TRY(donor_->AllocateSlot());
+    TRY(FileDonor::MapScratch(via, *slot_));
+    scratch_mapped_ = true;
+    return Ok();
+  }
+
   const pid_t pid_;
   const KeptRange kept_;
   const std::shared_ptr<FileDonor> donor_;
@@ -652,11 +675,13 @@ Regs PtraceThread::InitialRegs() {
 }
 
 Result<timespec> PtraceThread::CpuTime(bool thread_only) {
-  // The stub's host CPU clock (MAKE_PROCESS_CPUCLOCK / MAKE_THREAD_CPUCLOCK
-  // with CPUCLOCK_SCHED).
-  const pid_t id_of = thread_only ? tid_ : as_->pid();
-  const clockid_t id =
-      static_cast<clockid_t>((~static_cast<unsigned>(id_of) << 3) | (thread_only ? 6 : 2));
+  if (thread_only) {
+    if (tracer_ == 0 || gettid() != tracer_) return Errno(EINVAL);
+    return as_->ThreadCpuTime(*this);
+  }
+  // The stub process's host CPU clock, MAKE_PROCESS_CPUCLOCK(pid,
+  // CPUCLOCK_SCHED): readable by any process, unlike a thread's.
+  const clockid_t id = static_cast<clockid_t>((~static_cast<unsigned>(as_->pid()) << 3) | 2);
   timespec ts;
   if (clock_gettime(id, &ts) != 0) return Errno(errno);
   return ts;

@@ -9,7 +9,8 @@
 //   rdx = start of the upper kept range, rcx = its end.
 //
 // husk_stub_syscall is where the sentry points rip to run one real host
-// syscall in the stub (mmap, munmap, mprotect, recvmsg, close): `syscall`
+// syscall in the stub (mmap, munmap, mprotect, recvmsg, close,
+// clock_gettime of the thread's own CPU clock): `syscall`
 // then `int3`. The stub's seccomp filter only allows syscalls made from
 // this page.
 //

@@ -47,6 +47,7 @@ constexpr int kAllowed[] = {
     SCMP_SYS(set_tid_address),
     // Signals and exit.
     SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigtimedwait),  // the signal forwarder (host/signals.h)
     SCMP_SYS(sigaltstack), SCMP_SYS(pause), SCMP_SYS(restart_syscall), SCMP_SYS(exit),
     SCMP_SYS(exit_group),
 };

@@ -10,6 +10,7 @@
 #include "base/align.h"
 #include "base/log.h"
 #include "loader/loader.h"
+#include "sentry/kernel/credentials.h"
 #include "sentry/kernel/kernel.h"
 
 namespace husk::kernel {
@@ -250,9 +251,9 @@ Result<void> Kernel::Exec(Task& t, ExecFile file, std::vector<std::string> argv,
       {AT_FLAGS, 0},
       {AT_ENTRY, main.bias + img.entry},
       {AT_UID, c.uid},
-      {AT_EUID, c.uid},
+      {AT_EUID, c.euid},
       {AT_GID, c.gid},
-      {AT_EGID, c.gid},
+      {AT_EGID, c.egid},
       {AT_SECURE, 0},
       {AT_HWCAP2, getauxval(AT_HWCAP2)},
   };
@@ -267,6 +268,7 @@ Result<void> Kernel::Exec(Task& t, ExecFile file, std::vector<std::string> argv,
   t.regs() = regs;
   t.set_exe(exe.path);
   t.fds().CloseOnExec();
+  ExecTaskState(t, path);
   (void)t.context().SetFp(regs.fp);
   {
     absl::MutexLock lock(&mu_);

@@ -137,20 +137,22 @@ Result<int> Kernel::Clone(Task& parent, const CloneArgs& a) {
       tg->pgid = parent.thread_group().pgid;
       tg->sid = parent.thread_group().sid;
       tg->exit_signal = a.exit_signal;
-      tg->comm = parent.thread_group().comm;
       groups_[tid] = tg;
       p->children.push_back(tg);
     }
     child = std::make_shared<Task>(*this, tg, tid);
+    child->sched = parent.sched.ForChild();
     tg->tasks.push_back(child.get());
     tasks_[tid] = child;
   }
   child->SetMemoryManager(mm);
   child->SetContext(std::move(ctx));
+  if ((f & CLONE_VM) && !thread) AccountSharedStubBirth(parent, *child);
   if (map_all) child->set_map_all_on_start();
   child->set_fds((f & CLONE_FILES) ? parent.shared_fds() : parent.fds().Clone());
   child->set_fs((f & CLONE_FS) ? parent.shared_fs() : std::make_shared<FsContext>(parent.fs()));
   child->creds() = parent.creds();
+  InheritTaskState(parent, *child, f);
   child->set_signal_mask(parent.signal_mask());
   child->set_exe(parent.exe());
   if (!(f & CLONE_VM) || (f & CLONE_VFORK)) {
@@ -233,6 +235,8 @@ void Kernel::TaskExited(Task& t, int) {
     absl::MutexLock lock(&mu_);
     ThreadGroup& tg = t.thread_group();
     std::erase(tg.tasks, &t);
+    AccountTaskExitedLocked(tg, t);
+    ParentThreadExitedLocked(t);
     auto it = tasks_.find(t.tid());
     if (it != tasks_.end() && it->second.get() == &t) {
       self = it->second;
@@ -256,7 +260,13 @@ void Kernel::TaskExited(Task& t, int) {
         }
       }
       if (&tg != init_.get()) {
+        // Process groups this exit leaves orphaned: ours, if we linked it
+        // to the session, and our children's (after they move).
+        ThreadGroup* parent = tg.parent;
+        if (parent && parent->pgid != tg.pgid && parent->sid == tg.sid) HangUpOrphanedLocked(tg.pgid);
+        std::vector<int> linked;
         for (auto& c : tg.children) {
+          if (c->pgid != tg.pgid && c->sid == tg.sid) linked.push_back(c->pgid);
           c->parent = reaper;
           reaper->children.push_back(c);
           if (c->zombie) {
@@ -265,6 +275,7 @@ void Kernel::TaskExited(Task& t, int) {
           }
         }
         tg.children.clear();
+        for (int pgid : linked) HangUpOrphanedLocked(pgid);
       }
       if (&tg == init_.get()) {
         // PID 1 is gone: so is everything else in the sandbox.
@@ -343,15 +354,31 @@ Result<WaitResult> Kernel::Wait(Task& t, const WaitRequest& req) {
         const bool clone_child = c->exit_signal != SIGCHLD;
         if (!(req.options & __WALL) && clone_child != ((req.options & __WCLONE) != 0)) continue;
         any = true;
-        if (!c->zombie || !(req.options & WEXITED)) continue;
         WaitResult r;
         r.pid = c->pid();
-        r.status = c->status;
-        if (!(req.options & WNOWAIT)) {
-          std::shared_ptr<ThreadGroup> keep = c;
-          ReapLocked(*c);
+        const bool consume = !(req.options & WNOWAIT);
+        if (c->zombie) {
+          if (!(req.options & WEXITED)) continue;
+          r.status = c->status;
+          r.usage = ReapUsageLocked(*c);
+          if (consume) {
+            std::shared_ptr<ThreadGroup> keep = c;
+            AccountReapLocked(me, *c);
+            ReapLocked(*c);
+          }
+          return r;
         }
-        return r;
+        if ((req.options & WSTOPPED) && c->stopped && c->report_stop) {
+          r.kind = WaitResult::Kind::kStopped;
+          r.stop_signal = c->stop_signal;
+          if (consume) c->report_stop = false;
+          return r;
+        }
+        if ((req.options & WCONTINUED) && c->report_continued) {
+          r.kind = WaitResult::Kind::kContinued;
+          if (consume) c->report_continued = false;
+          return r;
+        }
       }
     }
     if (!any) return Errno(ECHILD);
@@ -423,6 +450,84 @@ void Kernel::SetSigAction(ThreadGroup& tg, int sig, const SigAction& act) {
   for (Task* t : tg.tasks) t->pending.Discard(sig);
 }
 
+void Kernel::PrepareSignalLocked(ThreadGroup& tg, int sig) {
+  auto discard = [&](int s) {
+    tg.pending.Discard(s);
+    for (Task* t : tg.tasks) t->pending.Discard(s);
+  };
+  if (DefaultStops(sig)) {
+    discard(SIGCONT);
+  } else if (sig == SIGCONT) {
+    for (int s : {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}) discard(s);
+    if (tg.stopped) {
+      // Every thread waiting in WaitWhileStopped sees this when the lock
+      // is released.
+      tg.stopped = false;
+      tg.report_stop = false;
+      tg.report_continued = true;
+      NotifyParentStopLocked(tg, CLD_CONTINUED, SIGCONT);
+    }
+  }
+}
+
+void Kernel::GroupStopLocked(ThreadGroup& tg, int sig) {
+  if (tg.stopped || tg.exiting) return;
+  tg.stopped = true;
+  tg.stop_signal = sig;
+  tg.report_stop = true;
+  tg.report_continued = false;
+  for (Task* t : tg.tasks) t->Kick();
+  NotifyParentStopLocked(tg, CLD_STOPPED, sig);
+}
+
+void Kernel::WaitWhileStoppedLocked(Task& t) {
+  ThreadGroup& tg = t.thread_group();
+  auto resumed = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return !tg.stopped || tg.exiting || t.exiting;
+  };
+  mu_.Await(absl::Condition(&resumed));
+}
+
+bool Kernel::PgrpOrphanedLocked(int pgid) {
+  for (auto& [pid, g] : groups_) {
+    if (g->pgid != pgid || g->zombie) continue;
+    // The sandbox's init was started from outside, as by a shell in the
+    // same session: its group stays connected while it lives.
+    if (g->parent == nullptr) return false;
+    if (g->parent->pgid != pgid && g->parent->sid == g->sid) return false;
+  }
+  return true;
+}
+
+void Kernel::HangUpOrphanedLocked(int pgid) {
+  bool any_stopped = false;
+  for (auto& [pid, g] : groups_) any_stopped |= g->pgid == pgid && !g->zombie && g->stopped;
+  if (!any_stopped || !PgrpOrphanedLocked(pgid)) return;
+  for (int sig : {SIGHUP, SIGCONT}) {
+    siginfo_t si{};
+    si.si_signo = sig;
+    si.si_code = SI_KERNEL;
+    (void)SendToEachLocked([pgid](ThreadGroup& g) { return g.pgid == pgid; }, si);
+  }
+}
+
+void Kernel::NotifyParentStopLocked(ThreadGroup& tg, int why, int status) {
+  ThreadGroup* p = tg.parent;
+  if (p == nullptr) return;
+  const SigAction act = p->GetSigAction(SIGCHLD);
+  if (act.handler != reinterpret_cast<uint64_t>(SIG_IGN) && !(act.flags & SA_NOCLDSTOP)) {
+    siginfo_t si{};
+    si.si_signo = SIGCHLD;
+    si.si_code = why;
+    si.si_pid = tg.pid();
+    si.si_uid = 0;
+    si.si_status = status;
+    SendToGroupLocked(*p, si);
+  }
+  ++p->child_changes;
+  p->child_events.NotifyAll();
+}
+
 void Kernel::SendToGroupLocked(ThreadGroup& tg, const siginfo_t& info) {
   const int sig = info.si_signo;
   if (tg.zombie || tg.exiting) return;
@@ -430,10 +535,7 @@ void Kernel::SendToGroupLocked(ThreadGroup& tg, const siginfo_t& info) {
     GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
     return;
   }
-  if (sig == SIGCONT) {
-    // PARTIAL(job control): nothing is stopped; pending stop signals go.
-    for (int s : {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}) tg.pending.Discard(s);
-  }
+  PrepareSignalLocked(tg, sig);
   // An ignored signal is dropped unless every thread blocks it (it may be
   // unblocked after a handler is installed).
   bool blocked_everywhere = !tg.tasks.empty();
@@ -451,6 +553,7 @@ void Kernel::SendToTaskLocked(Task& t, const siginfo_t& info) {
     GroupExitLocked(tg, ExitStatus{0, SIGKILL, false});
     return;
   }
+  PrepareSignalLocked(tg, sig);
   if (Ignores(tg, sig) && !(t.signal_mask() & SigBit(sig))) return;
   t.pending.Add(info);
   if (!(t.signal_mask() & SigBit(sig))) t.Kick();
@@ -503,6 +606,22 @@ Result<void> Kernel::SignalAll(Task& sender, const siginfo_t& info) {
   ThreadGroup* init = init_.get();
   ThreadGroup* self = &sender.thread_group();
   return SendToEachLocked([init, self](ThreadGroup& g) { return &g != init && &g != self; }, info);
+}
+
+void Kernel::HostSignal(int sig) {
+  absl::MutexLock lock(&mu_);
+  if (!init_ || init_done_) return;
+  if (sig == SIGTERM) {
+    for (auto& [pid, g] : groups_) {
+      if (!g->zombie) GroupExitLocked(*g, ExitStatus{0, SIGTERM, false});
+    }
+    return;
+  }
+  siginfo_t si{};
+  si.si_signo = sig;
+  si.si_code = SI_KERNEL;  // what a terminal's signals carry
+  const int pgid = init_->pgid;
+  (void)SendToEachLocked([pgid](ThreadGroup& g) { return g.pgid == pgid; }, si);
 }
 
 Result<int> Kernel::GetPgid(Task& t, int pid) {

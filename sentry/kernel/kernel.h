@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,9 +54,22 @@ struct WaitRequest {
   int options = 0;  // WNOHANG, WEXITED, WNOWAIT, __WALL, __WCLONE ...
 };
 struct WaitResult {
+  enum class Kind { kExited, kStopped, kContinued };
   int pid = 0;  // 0: WNOHANG and nothing to report
   int uid = 0;
-  ExitStatus status;
+  Kind kind = Kind::kExited;
+  ExitStatus status;    // kExited
+  int stop_signal = 0;  // kStopped
+  CpuTimes usage;       // kExited: the child's and its reaped children's (rusage)
+  // The wait4(2) status word.
+  int WaitStatus() const {
+    switch (kind) {
+      case Kind::kStopped: return (stop_signal << 8) | 0x7f;
+      case Kind::kContinued: return 0xffff;
+      case Kind::kExited: break;
+    }
+    return status.WaitStatus();
+  }
 };
 
 class Kernel {
@@ -109,12 +123,24 @@ class Kernel {
   // kill(2) with pid 0, -1 or -pgid from `sender`.
   Result<void> SignalGroup(Task& sender, int pgid, const siginfo_t& info);
   Result<void> SignalAll(Task& sender, const siginfo_t& info);
+  // A signal sent to `sentry run` on the host. SIGINT, SIGQUIT and SIGHUP
+  // go, as from a terminal, to the init process's group; SIGTERM ends every
+  // process of the sandbox as if by that signal, handled or not.
+  void HostSignal(int sig);
   // rt_sigaction(2)'s change: setting an action that ignores `sig`
   // discards it from every pending set of the process.
   void SetSigAction(ThreadGroup& tg, int sig, const SigAction& act);
   // Queues `info` to thread group `tg` (kernel lock held).
   void SendToGroupLocked(ThreadGroup& tg, const siginfo_t& info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendToTaskLocked(Task& t, const siginfo_t& info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Job control. A stop signal's default action stops `tg`; its tasks
+  // then wait in WaitWhileStoppedLocked until a SIGCONT or
+  // SIGKILL. Whether `pgid` is orphaned (no member has a parent in another
+  // group of the same session), which makes SIGTSTP, SIGTTIN and SIGTTOU do
+  // nothing.
+  void GroupStopLocked(ThreadGroup& tg, int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WaitWhileStoppedLocked(Task& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool PgrpOrphanedLocked(int pgid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts exit_group for `tg` with `status` (kernel lock held).
   void GroupExitLocked(ThreadGroup& tg, ExitStatus status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -138,6 +164,22 @@ class Kernel {
 
   absl::Mutex& mu() ABSL_LOCK_RETURNED(mu_) { return mu_; }
 
+  // --- Task lookups for the scheduling syscalls (cputime.cc) ---
+  // Live task `tid`, or null; every live task.
+  Task* LookupTaskLocked(int tid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForEachTaskLocked(absl::FunctionRef<void(Task&)> fn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- Credentials and prctl state (credentials.cc) ---
+  // clone(2): the thread name, no_new_privs, dumpable and the parent
+  // thread a new task takes from `parent`; its parent-death signal is 0.
+  void InheritTaskState(Task& parent, Task& child, uint64_t clone_flags);
+  // Thread `t` is exiting (already out of its process's task list): sends
+  // the parent-death signals (PR_SET_PDEATHSIG) of the children it was the
+  // parent thread of and passes them to another thread.
+  void ParentThreadExitedLocked(Task& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A copy of thread `tid`'s credentials (capget of another task).
+  std::optional<vfs::Credentials> TaskCredentials(int tid);
+
  private:
   int AllocPidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // exec's de_thread: ends every other thread of t's process and waits for
@@ -146,6 +188,15 @@ class Kernel {
   Result<void> DeThread(Task& t);
   // Reports `tg`'s end to its parent (SIGCHLD, wait) or reaps it.
   void NotifyParentLocked(ThreadGroup& tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells `tg`'s parent that it stopped or continued (CLD_STOPPED,
+  // CLD_CONTINUED with `status`).
+  void NotifyParentStopLocked(ThreadGroup& tg, int why, int status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What every signal's arrival does first: SIGCONT continues the process
+  // and discards pending stop signals; a stop signal discards SIGCONT.
+  void PrepareSignalLocked(ThreadGroup& tg, int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After an exit: process group `pgid`, if now orphaned with stopped
+  // members, gets SIGHUP and SIGCONT (POSIX).
+  void HangUpOrphanedLocked(int pgid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReapLocked(ThreadGroup& tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ThreadGroup* FindGroupLocked(int pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Task* FindTaskLocked(int tid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

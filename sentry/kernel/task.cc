@@ -117,7 +117,7 @@ bool Task::ShouldExit() {
 
 bool Task::HasDeliverableSignal() {
   absl::MutexLock lock(&kernel_.mu());
-  if (exiting || tg_->exiting) return true;
+  if (exiting || tg_->exiting || tg_->stopped) return true;
   return ((pending.mask | tg_->pending.mask) & ~signal_mask()) != 0;
 }
 
@@ -186,6 +186,7 @@ void Task::ExitGroup(ExitStatus status) {
 
 void Task::Main(std::function<void()> before_run) {
   vfs::SetCurrentWaiter(this);
+  host_tid.store(static_cast<int>(gettid()));
   bool ok = true;
   if (ctx_) {
     if (auto r = ctx_->Adopt(); !r) {
@@ -218,6 +219,7 @@ void Task::Main(std::function<void()> before_run) {
       }
     }
   }
+  AccountThreadExit(*this, ctx_.get());  // CPU time, while the stub is there to ask
   // exit_files, exit_fs, exit_mm: a pipe's other end sees EOF before the
   // parent hears of the exit.
   ctx_.reset();  // the stub thread exits
@@ -288,6 +290,9 @@ void Task::DeliverSignals(int restart_errno) {
     SigAction act;
     {
       absl::MutexLock lock(&kernel_.mu());
+      // A stopped process's threads wait here (do_signal_stop), each with
+      // its interrupted syscall ready to restart.
+      kernel_.WaitWhileStoppedLocked(*this);
       if (exiting || tg_->exiting) return;
       info = pending.Take(signal_mask());
       if (!info) info = tg_->pending.Take(signal_mask());
@@ -298,8 +303,10 @@ void Task::DeliverSignals(int restart_errno) {
       if (act.handler == reinterpret_cast<uint64_t>(SIG_DFL)) {
         if (DefaultIgnores(sig)) continue;
         if (DefaultStops(sig)) {
-          // PARTIAL(job control): stopping a process is not done yet; the
-          // stop signal is dropped.
+          // The terminal stop signals do nothing to an orphaned group.
+          if (sig == SIGSTOP || !kernel_.PgrpOrphanedLocked(tg_->pgid)) {
+            kernel_.GroupStopLocked(*tg_, sig);
+          }
           continue;
         }
         kernel_.GroupExitLocked(*tg_, ExitStatus{0, sig, DefaultCores(sig)});
@@ -308,6 +315,7 @@ void Task::DeliverSignals(int restart_errno) {
       if (act.flags & SA_RESETHAND) tg_->SetSigAction(sig, SigAction{});
     }
     // A handler runs: decide about the interrupted syscall.
+    restart_block_ = nullptr;
     if (restart_errno != 0) {
       bool restart = restart_errno == ERESTARTNOINTR ||
                      (restart_errno == ERESTARTSYS && (act.flags & SA_RESTART));

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 #include <absl/synchronization/notification.h>
 
 #include "platform/platform.h"
+#include "sentry/kernel/cputime.h"
 #include "sentry/mm/memory_manager.h"
 #include "vfs/fd_table.h"
 #include "vfs/inode.h"
@@ -42,6 +44,8 @@ struct SigAction {
 static_assert(sizeof(SigAction) == 32, "kernel struct sigaction is 32 bytes on x86-64");
 
 inline constexpr int kNumSignals = 64;
+// A thread name's length without its NUL (TASK_COMM_LEN - 1).
+inline constexpr size_t kTaskNameMax = 15;
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1U << 31)  // linux/signal.h
 #endif
@@ -126,8 +130,17 @@ class ThreadGroup {
   bool zombie = false;        // every thread has exited; waiting to be reaped
   ExitStatus status;
   PendingSignals pending;      // process-directed signals
-  bool subreaper = false;
-  std::string comm;            // prctl PR_SET_NAME of the leader
+  bool subreaper = false;      // PR_SET_CHILD_SUBREAPER
+  // Job control: a stop signal's default action stops every thread until
+  // a SIGCONT (a group stop); wait(2) reports each change once.
+  bool stopped = false;
+  int stop_signal = 0;            // the signal that stopped it
+  bool report_stop = false;       // for WUNTRACED / WSTOPPED
+  bool report_continued = false;  // for WCONTINUED
+  // --- Credentials and prctl(2) state (sentry/kernel/credentials.cc) ---
+  // PR_SET_DUMPABLE, 0 or 1 (Linux keeps it in the mm): a credential
+  // change clears it, execve sets it again.
+  int dumpable = 1;
   // Woken when a child changes state (for wait4/waitid), which also counts
   // the changes: a waiter whose child was reaped at once (SIGCHLD ignored)
   // must wake to find it gone.
@@ -136,6 +149,9 @@ class ThreadGroup {
   // ITIMER_REAL (alarm, setitimer) and the POSIX timers by id.
   std::shared_ptr<struct Timer> itimer_real;
   std::map<int, std::shared_ptr<struct Timer>> timers;
+  // --- CPU time (sentry/kernel/cputime.h): this process's and its reaped
+  // children's. Guarded by Kernel::mu_.
+  GroupCpu cpu;
 
  private:
   const int pid_;
@@ -191,6 +207,12 @@ class Task : public vfs::Waiter {
     robust_list_len_ = len;
   }
   stack_t& altstack() { return altstack_; }
+  // restart_syscall(2): how a call that returned ERESTART_RESTARTBLOCK goes
+  // on when no handler interrupted it (Linux's restart_block), e.g. a
+  // relative sleep with the time it had left.
+  using RestartBlock = std::function<Result<uint64_t>(Task&)>;
+  void set_restart_block(RestartBlock fn) { restart_block_ = std::move(fn); }
+  RestartBlock take_restart_block() { return std::exchange(restart_block_, nullptr); }
 
   // The path the task's image was loaded from (/proc/self/exe).
   const vfs::Path& exe() const { return exe_; }
@@ -202,6 +224,24 @@ class Task : public vfs::Waiter {
   // vfork: the parent sleeps until the child execs or exits.
   bool vfork_done = false;
   vfs::WaitQueue vfork_wait;
+  // --- Credentials and prctl(2) state (sentry/kernel/credentials.cc).
+  // Guarded by Kernel::mu_; the task's own thread may read them without it.
+  // PR_SET_NAME, /proc/[tid]/comm: at most kTaskNameMax bytes; execve names
+  // the thread after its file.
+  std::string name;
+  int pdeath_signal = 0;      // PR_SET_PDEATHSIG; fork and credential changes clear it
+  bool no_new_privs = false;  // PR_SET_NO_NEW_PRIVS: inherited, never cleared
+  // The thread whose exit sends pdeath_signal (Linux's real_parent): a
+  // thread of the parent process; null after reparenting to a reaper, whose
+  // last thread's exit sends it then.
+  Task* parent_thread = nullptr;
+  // --- CPU time and scheduling (sentry/kernel/cputime.h). `sched` and
+  // `exit_cpu` are guarded by Kernel::mu_. host_tid: the task thread's host
+  // tid (its CPU clock is the task's system time), 0 until it runs.
+  SchedState sched;
+  CpuTimes exit_cpu;  // what AccountThreadExit measured
+  CpuTimes thread_reported;  // the most ThreadCpu has reported: it never goes back
+  std::atomic<int> host_tid{0};
 
   // exit(2) of this thread alone / exit_group(2) of the process.
   void ExitThread(int code);
@@ -248,6 +288,7 @@ class Task : public vfs::Waiter {
   uint64_t robust_list_ = 0;
   uint64_t robust_list_len_ = 0;
   stack_t altstack_{nullptr, SS_DISABLE, 0};
+  RestartBlock restart_block_;
   vfs::Path exe_;
   bool map_all_on_start_ = false;
   absl::Notification started_;

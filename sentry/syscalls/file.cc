@@ -58,7 +58,9 @@ Result<uint64_t> DoAccess(Task& t, int dirfd, uint64_t path_addr, int mode, int 
   }
   const auto& inode = p.dentry->inode();
   struct stat st = TRY(inode->Stat());
-  TRY(vfs::CheckPermission(st, t.creds(), mode));
+  // access(2) checks as the real ids, faccessat's AT_EACCESS as the
+  // effective (filesystem) ones.
+  TRY(vfs::CheckPermission(st, (flags & AT_EACCESS) ? t.creds() : t.creds().ForAccess(), mode));
   if ((mode & W_OK) && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) &&
       (p.mount->read_only() || inode->ReadOnly())) {
     return Errno(EROFS);
@@ -356,7 +358,7 @@ Result<uint64_t> SetTimes(Task& t, const vfs::Path& p, std::optional<TimePair> t
   const bool to_now = !times || ((*times)[0].tv_nsec == kUtimeNow && (*times)[1].tv_nsec == kUtimeNow);
   // utimensat(2): setting both to now needs write permission or ownership;
   // any other value needs ownership (or CAP_FOWNER).
-  if (t.creds().uid != 0 && t.creds().uid != st.st_uid) {
+  if (!t.creds().OwnerOrCapable(st.st_uid)) {
     if (!to_now) return Errno(EPERM);
     TRY(vfs::CheckPermission(st, t.creds(), W_OK));
   }

@@ -109,21 +109,6 @@ Result<uint64_t> Getppid(Task& t, const SyscallArgs&) { return t.ppid(); }
 Result<uint64_t> Getpgrp(Task& t, const SyscallArgs&) {
   return static_cast<uint64_t>(TRY(t.kernel().GetPgid(t, 0)));
 }
-Result<uint64_t> Getuid(Task& t, const SyscallArgs&) { return t.creds().uid; }
-Result<uint64_t> Geteuid(Task& t, const SyscallArgs&) { return t.creds().uid; }
-Result<uint64_t> Getgid(Task& t, const SyscallArgs&) { return t.creds().gid; }
-Result<uint64_t> Getegid(Task& t, const SyscallArgs&) { return t.creds().gid; }
-
-Result<uint64_t> Getresuid(Task& t, const SyscallArgs& a) {
-  for (int i = 0; i < 3; ++i) TRY(CopyOutStruct<uint32_t>(t, a.ptr(i), t.creds().uid));
-  return 0;
-}
-
-Result<uint64_t> Getresgid(Task& t, const SyscallArgs& a) {
-  for (int i = 0; i < 3; ++i) TRY(CopyOutStruct<uint32_t>(t, a.ptr(i), t.creds().gid));
-  return 0;
-}
-
 Result<uint64_t> GetRobustList(Task& t, const SyscallArgs& a) {
   TRY(CheckSelf(t, a.i32(0)));
   TRY(CopyOutStruct<uint64_t>(t, a.ptr(1), t.robust_list()));
@@ -221,6 +206,17 @@ Result<kernel::WaitRequest> WaitTarget(int pid, int options, Task& t) {
   return req;
 }
 
+// The child's usage and its reaped children's (getrusage(RUSAGE_BOTH)).
+// PARTIAL(rusage): only the CPU times; a stopped or continued child's
+// report carries zeros.
+struct rusage WaitRusage(const kernel::WaitResult& r) {
+  struct rusage ru{};
+  if (r.kind != kernel::WaitResult::Kind::kExited) return ru;
+  ru.ru_utime = timeval{r.usage.user_ns / kernel::kNsPerSec, (r.usage.user_ns % kernel::kNsPerSec) / 1000};
+  ru.ru_stime = timeval{r.usage.sys_ns / kernel::kNsPerSec, (r.usage.sys_ns % kernel::kNsPerSec) / 1000};
+  return ru;
+}
+
 }  // namespace
 
 Result<uint64_t> Wait4(Task& t, const SyscallArgs& a) {
@@ -231,13 +227,9 @@ Result<uint64_t> Wait4(Task& t, const SyscallArgs& a) {
   }
   if (pid == INT32_MIN) return Errno(ESRCH);
   kernel::WaitRequest req = TRY(WaitTarget(pid, options | WEXITED, t));
-  // PARTIAL(job control): WUNTRACED/WCONTINUED report nothing (nothing stops).
   kernel::WaitResult r = TRY(t.kernel().Wait(t, req));
-  if (r.pid != 0 && a.ptr(1) != 0) TRY(CopyOutStruct<int32_t>(t, a.ptr(1), r.status.WaitStatus()));
-  if (r.pid != 0 && a.ptr(3) != 0) {
-    struct rusage ru{};  // PARTIAL(rusage): children's usage is not accounted yet
-    TRY(CopyOutStruct(t, a.ptr(3), ru));
-  }
+  if (r.pid != 0 && a.ptr(1) != 0) TRY(CopyOutStruct<int32_t>(t, a.ptr(1), r.WaitStatus()));
+  if (r.pid != 0 && a.ptr(3) != 0) TRY(CopyOutStruct(t, a.ptr(3), WaitRusage(r)));
   return static_cast<uint64_t>(r.pid);
 }
 
@@ -273,15 +265,25 @@ Result<uint64_t> Waitid(Task& t, const SyscallArgs& a) {
       si.si_signo = SIGCHLD;
       si.si_pid = r.pid;
       si.si_uid = static_cast<uid_t>(r.uid);
-      si.si_code = r.status.signal ? (r.status.core ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
-      si.si_status = r.status.signal ? r.status.signal : r.status.code;
+      switch (r.kind) {
+        case kernel::WaitResult::Kind::kExited:
+          si.si_code = r.status.signal ? (r.status.core ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
+          si.si_status = r.status.signal ? r.status.signal : r.status.code;
+          break;
+        case kernel::WaitResult::Kind::kStopped:
+          si.si_code = CLD_STOPPED;
+          si.si_status = r.stop_signal;
+          break;
+        case kernel::WaitResult::Kind::kContinued:
+          si.si_code = CLD_CONTINUED;
+          si.si_status = SIGCONT;
+          break;
+      }
     }
     TRY(CopyOutStruct(t, a.ptr(2), si));
   }
-  if (a.ptr(4) != 0) {
-    struct rusage ru{};
-    TRY(CopyOutStruct(t, a.ptr(4), ru));
-  }
+  // As Linux, the rusage is written only when a child is reported.
+  if (r.pid != 0 && a.ptr(4) != 0) TRY(CopyOutStruct(t, a.ptr(4), WaitRusage(r)));
   return 0;
 }
 
@@ -394,18 +396,6 @@ Result<uint64_t> Getcpu(Task& t, const SyscallArgs& a) {
   return 0;
 }
 
-Result<uint64_t> SchedGetaffinity(Task& t, const SyscallArgs& a) {
-  TRY(CheckSelf(t, a.i32(0)));
-  const uint64_t len = a.size(1);
-  if (len & (sizeof(long) - 1)) return Errno(EINVAL);
-  // The sandbox runs on the CPUs the sentry may use.
-  std::vector<uint8_t> mask(std::min<uint64_t>(len, 8192));
-  long n = ::syscall(SYS_sched_getaffinity, 0, mask.size(), mask.data());
-  if (n < 0) return Errno(errno);
-  TRY(t.mm().CopyOut(a.ptr(2), std::span<const uint8_t>(mask.data(), static_cast<size_t>(n))));
-  return static_cast<uint64_t>(n);
-}
-
 Result<uint64_t> SchedYield(Task&, const SyscallArgs&) {
   sched_yield();
   return 0;
@@ -425,22 +415,6 @@ Result<uint64_t> Getrandom(Task& t, const SyscallArgs& a) {
     total += static_cast<uint64_t>(n);
   }
   return total;
-}
-
-}  // namespace husk::syscalls
-
-namespace husk::syscalls {
-
-// getgroups(2): the supplementary groups of the task.
-Result<uint64_t> Getgroups(Task& t, const SyscallArgs& a) {
-  const int size = a.i32(0);
-  const auto& groups = t.creds().groups;
-  if (size < 0) return Errno(EINVAL);
-  if (size == 0) return groups.size();
-  if (static_cast<size_t>(size) < groups.size()) return Errno(EINVAL);
-  TRY(t.mm().CopyOut(a.ptr(1), std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(groups.data()),
-                                                           groups.size() * sizeof(uint32_t))));
-  return groups.size();
 }
 
 }  // namespace husk::syscalls

@@ -178,6 +178,57 @@ Result<uint64_t> RtSigsuspend(Task& t, const SyscallArgs& a) {
   return Errno(ERESTARTNOHAND);
 }
 
+namespace {
+
+// Takes the lowest pending signal in `set`: the thread's own first, then
+// the process's.
+std::optional<siginfo_t> TakeOneOf(Task& t, uint64_t set) {
+  absl::MutexLock lock(&t.kernel().mu());
+  auto info = t.pending.Take(~set);
+  if (!info) info = t.thread_group().pending.Take(~set);
+  return info;
+}
+
+}  // namespace
+
+Result<uint64_t> RtSigtimedwait(Task& t, const SyscallArgs& a) {
+  if (a.size(3) != kSigsetSize) return Errno(EINVAL);
+  const uint64_t set = TRY(CopyInStruct<uint64_t>(t, a.ptr(0))) & ~kUnblockable;
+  std::optional<timespec> deadline;
+  if (a.ptr(2) != 0) {
+    const timespec ts = TRY(CopyInStruct<timespec>(t, a.ptr(2)));
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return Errno(EINVAL);
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const int64_t ns = now.tv_nsec + ts.tv_nsec;
+    deadline = timespec{now.tv_sec + ts.tv_sec + ns / 1000000000, ns % 1000000000};
+  }
+  std::optional<siginfo_t> info = TakeOneOf(t, set);
+  if (!info) {
+    // The awaited signals are unblocked while waiting, so that a signal
+    // sent to the process picks this thread; any other signal that gets
+    // through ends the wait with EINTR (and its handler runs).
+    const uint64_t blocked = t.signal_mask();
+    t.set_signal_mask(blocked & ~set);
+    vfs::WaitQueue never;
+    auto r = t.Block({&never}, [&] {
+      absl::MutexLock lock(&t.kernel().mu());
+      return ((t.pending.mask | t.thread_group().pending.mask) & set) != 0;
+    }, deadline);
+    t.set_signal_mask(blocked);
+    info = TakeOneOf(t, set);
+    if (!info) return Errno(!r && r.error() == Errno(ETIMEDOUT) ? EAGAIN : EINTR);
+  }
+  if (a.ptr(1) != 0) TRY(CopyOutStruct(t, a.ptr(1), *info));
+  return static_cast<uint64_t>(info->si_signo);
+}
+
+Result<uint64_t> RestartSyscall(Task& t, const SyscallArgs&) {
+  kernel::Task::RestartBlock fn = t.take_restart_block();
+  if (!fn) return Errno(EINTR);  // nothing to restart (do_no_restart_syscall)
+  return fn(t);
+}
+
 Result<uint64_t> Pause(Task& t, const SyscallArgs&) {
   vfs::WaitQueue never;
   (void)t.Block({&never}, [] { return false; });

@@ -3,6 +3,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "sentry/kernel/cputime.h"
 #include "sentry/syscalls/handlers.h"
 #include "sentry/syscalls/util.h"
 
@@ -19,16 +20,40 @@ bool IsHostClock(clockid_t id) {
   return false;
 }
 
-// CPU clocks: CLOCK_{PROCESS,THREAD}_CPUTIME_ID, or the encoded form
-// (~pid << 3 | type, bit 2 for a thread) of clock_getcpuclockid.
+// A CPU clock (the model is in sentry/kernel/cputime.h):
+// CLOCK_{PROCESS,THREAD}_CPUTIME_ID, or the form clock_getcpuclockid(3)
+// and pthread_getcpuclockid(3) make, ~pid << 3 | type with bit 2 for a
+// thread and type CPUCLOCK_PROF (0: user + system), CPUCLOCK_VIRT (1:
+// user) or CPUCLOCK_SCHED (2: user + system, to the nanosecond).
+struct CpuClock {
+  bool thread = false;
+  int pid = 0;  // 0: the caller (its thread or its process)
+  int type = 2;
+};
+constexpr int kCpuClockVirt = 1;
+constexpr int kCpuClockSched = 2;
+constexpr int kCpuClockMax = 3;
+
+Result<CpuClock> DecodeCpuClock(clockid_t id) {
+  if (id == CLOCK_PROCESS_CPUTIME_ID) return CpuClock{false, 0, kCpuClockSched};
+  if (id == CLOCK_THREAD_CPUTIME_ID) return CpuClock{true, 0, kCpuClockSched};
+  if (id >= 0 || (id & 3) == kCpuClockMax) return Errno(EINVAL);
+  return CpuClock{(id & 4) != 0, static_cast<int>(~static_cast<unsigned>(id) >> 3), id & 3};
+}
+
+// The clock's value: EINVAL unless it names a thread of the caller's
+// process or (for a process clock) a process.
+Result<int64_t> ReadCpuClock(Task& t, const CpuClock& c) {
+  auto v = c.thread ? kernel::ThreadCpuById(t, c.pid) : kernel::ProcessCpuById(t, c.pid);
+  if (!v) return Errno(EINVAL);
+  return c.type == kCpuClockVirt ? v->user_ns : v->total_ns();
+}
+
+// Whether `id` is a CPU clock of the caller's process (clock_nanosleep).
 Result<bool> CpuClockIsThread(Task& t, clockid_t id) {
-  if (id == CLOCK_PROCESS_CPUTIME_ID) return false;
-  if (id == CLOCK_THREAD_CPUTIME_ID) return true;
-  if (id >= 0) return Errno(EINVAL);
-  if ((id & 3) == 3) return Errno(EINVAL);  // CPUCLOCK_MAX
-  const int pid = static_cast<int>(~static_cast<unsigned>(id) >> 3);
-  if (pid != 0 && pid != t.pid()) return Errno(EINVAL);
-  return (id & 4) != 0;
+  const CpuClock c = TRY(DecodeCpuClock(id));
+  if (c.pid != 0 && c.pid != (c.thread ? t.tid() : t.pid())) return Errno(EINVAL);
+  return c.thread;
 }
 
 }  // namespace
@@ -40,9 +65,9 @@ Result<uint64_t> ClockGettime(Task& t, const SyscallArgs& a) {
     clock_gettime(id == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME
                   : id == CLOCK_BOOTTIME_ALARM ? CLOCK_BOOTTIME : id, &ts);
   } else {
-    // PARTIAL(threads): one thread per process, so its clock is the process's.
-    TRY(CpuClockIsThread(t, id));
-    ts = TRY(t.context().CpuTime(false));
+    const CpuClock c = TRY(DecodeCpuClock(id));
+    const int64_t ns = TRY(ReadCpuClock(t, c));
+    ts = timespec{ns / kernel::kNsPerSec, ns % kernel::kNsPerSec};
   }
   TRY(CopyOutStruct(t, a.ptr(1), ts));
   return 0;
@@ -55,7 +80,13 @@ Result<uint64_t> ClockGetres(Task& t, const SyscallArgs& a) {
     clock_getres(id == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME
                  : id == CLOCK_BOOTTIME_ALARM ? CLOCK_BOOTTIME : id, &res);
   } else {
-    TRY(CpuClockIsThread(t, id));
+    // The clock must exist; CPUCLOCK_SCHED counts nanoseconds, the others
+    // ticks (the host's, whose length its own CPU clocks tell).
+    const CpuClock c = TRY(DecodeCpuClock(id));
+    if (c.pid != 0) (void)TRY(ReadCpuClock(t, c));
+    if (c.type != kCpuClockSched) {
+      clock_getres(static_cast<clockid_t>((~0u << 3) | (c.thread ? 4 : 0) | c.type), &res);
+    }
   }
   if (a.ptr(1) != 0) TRY(CopyOutStruct(t, a.ptr(1), res));
   return 0;
@@ -70,31 +101,39 @@ Result<uint64_t> ClockSettime(Task& t, const SyscallArgs& a) {
   return Errno(EINVAL);
 }
 
-// PARTIAL(signals): sleeps cannot be interrupted yet, so *rem is never written.
 int64_t Nanos(const timespec& ts) { return ts.tv_sec * 1000000000LL + ts.tv_nsec; }
 timespec FromNanos(int64_t ns) { return timespec{ns / 1000000000LL, ns % 1000000000LL}; }
 
-// Sleeps until the deadline or a signal. Interrupted, a relative sleep
-// reports the time left in `rem_addr`. PARTIAL(restart_syscall): with no
-// handler the call restarts with its original arguments, so a relative
-// sleep starts over.
-Result<uint64_t> Sleep(Task& t, clockid_t clock, int flags, uint64_t req_addr, uint64_t rem_addr) {
-  timespec req = TRY(CopyInStruct<timespec>(t, req_addr));
-  if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000) return Errno(EINVAL);
-  timespec now, mono;
-  clock_gettime(clock, &now);
+int64_t MonotonicNow() {
+  timespec mono;
   clock_gettime(CLOCK_MONOTONIC, &mono);
-  const int64_t wait = (flags & TIMER_ABSTIME) ? Nanos(req) - Nanos(now) : Nanos(req);
-  if (wait <= 0) return 0;
-  const int64_t deadline = Nanos(mono) + wait;
+  return Nanos(mono);
+}
+
+// Sleeps until `deadline` on CLOCK_MONOTONIC or a signal. An interrupted
+// relative sleep reports the time left in `rem_addr` and, unless a handler
+// runs (then EINTR), goes on through restart_syscall to the same deadline.
+Result<uint64_t> SleepUntil(Task& t, int64_t deadline, bool relative, uint64_t rem_addr) {
   vfs::WaitQueue never;
   auto r = t.Block({&never}, [] { return false; }, FromNanos(deadline));
   if (r || r.error() == Errno(ETIMEDOUT)) return 0;
-  if (!(flags & TIMER_ABSTIME) && rem_addr != 0) {
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    TRY(CopyOutStruct(t, rem_addr, FromNanos(std::max<int64_t>(0, deadline - Nanos(mono)))));
+  if (!relative) return Errno(ERESTARTNOHAND);
+  if (rem_addr != 0) {
+    TRY(CopyOutStruct(t, rem_addr, FromNanos(std::max<int64_t>(0, deadline - MonotonicNow()))));
   }
-  return Errno(ERESTARTNOHAND);
+  t.set_restart_block([deadline, rem_addr](Task& t) { return SleepUntil(t, deadline, true, rem_addr); });
+  return Errno(ERESTART_RESTARTBLOCK);
+}
+
+Result<uint64_t> Sleep(Task& t, clockid_t clock, int flags, uint64_t req_addr, uint64_t rem_addr) {
+  timespec req = TRY(CopyInStruct<timespec>(t, req_addr));
+  if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000) return Errno(EINVAL);
+  timespec now;
+  clock_gettime(clock, &now);
+  const bool relative = !(flags & TIMER_ABSTIME);
+  const int64_t wait = relative ? Nanos(req) : Nanos(req) - Nanos(now);
+  if (wait <= 0) return 0;
+  return SleepUntil(t, MonotonicNow() + wait, relative, rem_addr);
 }
 
 Result<uint64_t> Nanosleep(Task& t, const SyscallArgs& a) {

@@ -44,15 +44,7 @@ constexpr pid_t kNoSuchPid = INT_MAX;
 
 // ---------------------------------------------------------------- helpers
 
-// Failed assertions recorded so far in the running test.
-int FailureCount() {
-  const ::testing::TestResult* r =
-      ::testing::UnitTest::GetInstance()->current_test_info()->result();
-  int n = 0;
-  for (int i = 0; i < r->total_part_count(); i++)
-    if (r->GetTestPartResult(i).failed()) n++;
-  return n;
-}
+using husk_test::FailureCount;
 
 // Forks. The child runs fn (which may use EXPECT_*/ASSERT_*) and _exits with
 // 0 when fn added no failure, 1 otherwise; it never returns into gtest.
@@ -802,12 +794,8 @@ TEST(Wait, StoppedAndContinuedChild) {
     r = waitpid(pid, &status, WUNTRACED | WNOHANG);
     if (r == 0) SleepMs(1);
   }
-  if (r == 0) {
-    kill(pid, SIGKILL);
-    Wait(pid);
-    GTEST_SKIP() << "job control: SIGSTOP did not stop the child";
-  }
-  ASSERT_EQ(r, pid) << strerror(errno);
+  if (r == 0) kill(pid, SIGKILL);
+  ASSERT_EQ(r, pid) << "SIGSTOP did not stop the child: " << strerror(errno);
   EXPECT_TRUE(WIFSTOPPED(status)) << Describe(status);
   EXPECT_EQ(WSTOPSIG(status), SIGSTOP);
   ASSERT_EQ(kill(pid, SIGCONT), 0);
@@ -2346,6 +2334,263 @@ TEST(Setpgid, AfterExecIsEacces) {
   close(p[1]);
   int status = Wait(pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Describe(status);
+}
+
+// ================================================================ job control
+
+// Waits up to 2 s for `pid` to report a stop; returns its status or -1.
+int WaitStopped(pid_t pid) {
+  int status = 0;
+  for (long deadline = NowMs() + 2000; NowMs() < deadline;) {
+    pid_t r = waitpid(pid, &status, WUNTRACED | WNOHANG);
+    if (r == pid) return status;
+    if (r < 0) return -1;
+    SleepMs(1);
+  }
+  return -1;
+}
+
+TEST(JobControl, TstpStopsAChildInAConnectedGroup) {
+  // In a group of its own, the child's group is linked to the session by
+  // its parent (in another group): SIGTSTP stops it.
+  RunInChild([] {
+    ASSERT_EQ(setpgid(0, 0), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+      for (;;) pause();
+    }
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(setpgid(pid, pid), 0);
+    ASSERT_EQ(kill(pid, SIGTSTP), 0);
+    int status = WaitStopped(pid);
+    EXPECT_TRUE(WIFSTOPPED(status)) << Describe(status);
+    EXPECT_EQ(WSTOPSIG(status), SIGTSTP);
+    // Reported once.
+    EXPECT_EQ(waitpid(pid, &status, WUNTRACED | WNOHANG), 0);
+    ASSERT_EQ(kill(pid, SIGCONT), 0);
+    pid_t r = 0;
+    for (long deadline = NowMs() + 2000; r == 0 && NowMs() < deadline; SleepMs(1)) {
+      r = waitpid(pid, &status, WCONTINUED | WNOHANG);
+    }
+    ASSERT_EQ(r, pid);
+    EXPECT_TRUE(WIFCONTINUED(status)) << Describe(status);
+    EXPECT_EQ(waitpid(pid, &status, WCONTINUED | WNOHANG), 0);
+    kill(pid, SIGKILL);
+    status = Wait(pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << Describe(status);
+  });
+}
+
+TEST(JobControl, TstpDoesNothingInAnOrphanedGroup) {
+  // A new session's only group has no link to another: SIGTSTP is
+  // discarded, SIGSTOP still stops.
+  RunInChild([] {
+    ASSERT_EQ(setsid(), getpid());
+    pid_t pid = fork();
+    if (pid == 0) {
+      for (;;) pause();
+    }
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(kill(pid, SIGTSTP), 0);
+    SleepMs(20);
+    ASSERT_EQ(kill(pid, SIGSTOP), 0);
+    int status = WaitStopped(pid);
+    EXPECT_TRUE(WIFSTOPPED(status)) << Describe(status);
+    EXPECT_EQ(WSTOPSIG(status), SIGSTOP) << "SIGTSTP stopped an orphaned group";
+    kill(pid, SIGKILL);
+    Wait(pid);
+  });
+}
+
+TEST(JobControl, ParentGetsSigchldUnlessSaNocldstop) {
+  RunInChild([] {
+    g_hits = 0;
+    memset(&g_info, 0, sizeof(g_info));
+    InstallInfo(SIGCHLD, InfoHandler);
+    BlockSignal(SIGCHLD);
+    pid_t pid = fork();
+    if (pid == 0) {
+      for (;;) pause();
+    }
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(kill(pid, SIGSTOP), 0);
+    int status = WaitStopped(pid);
+    ASSERT_TRUE(WIFSTOPPED(status)) << Describe(status);
+    UnblockSignal(SIGCHLD);
+    EXPECT_EQ(g_hits, 1);
+    EXPECT_EQ(g_info.si_code, CLD_STOPPED);
+    EXPECT_EQ(g_info.si_pid, pid);
+    EXPECT_EQ(g_info.si_status, SIGSTOP);
+
+    // With SA_NOCLDSTOP neither stop nor continue raises SIGCHLD; the
+    // exit still does.
+    g_hits = 0;
+    InstallInfo(SIGCHLD, InfoHandler, SA_NOCLDSTOP);
+    BlockSignal(SIGCHLD);
+    ASSERT_EQ(kill(pid, SIGCONT), 0);
+    siginfo_t info;
+    ASSERT_TRUE(PollWaitid(pid, WCONTINUED, &info, 2000));
+    ASSERT_EQ(kill(pid, SIGSTOP), 0);
+    ASSERT_TRUE(WIFSTOPPED(WaitStopped(pid)));
+    EXPECT_EQ(PendingSet() & Bit(SIGCHLD), 0u);
+    kill(pid, SIGKILL);
+    Wait(pid);
+    EXPECT_TRUE(PendingSet() & Bit(SIGCHLD));
+  });
+}
+
+TEST(JobControl, WaitidWstoppedWithWnowaitKeepsTheReport) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (;;) pause();
+  }
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  siginfo_t info;
+  ASSERT_TRUE(PollWaitid(pid, WSTOPPED | WNOWAIT, &info, 2000));
+  EXPECT_EQ(info.si_code, CLD_STOPPED);
+  EXPECT_EQ(info.si_status, SIGSTOP);
+  ASSERT_TRUE(PollWaitid(pid, WSTOPPED, &info, 2000));
+  EXPECT_EQ(info.si_code, CLD_STOPPED);
+  memset(&info, 0, sizeof(info));
+  EXPECT_EQ(syscall(SYS_waitid, P_PID, pid, &info, WSTOPPED | WNOHANG, nullptr), 0);
+  EXPECT_EQ(info.si_pid, 0) << "the stop was reported twice";
+  kill(pid, SIGKILL);
+  Wait(pid);
+}
+
+TEST(JobControl, EveryThreadStopsAndResumes) {
+  auto* counter = static_cast<std::atomic<long>*>(
+      mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(counter, MAP_FAILED);
+  new (counter) std::atomic<long>(0);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    static std::atomic<long>* c = counter;
+    auto spin = [](void*) -> void* {
+      for (;;) c->fetch_add(1);
+      return nullptr;
+    };
+    pthread_t t;
+    if (pthread_create(&t, nullptr, spin, nullptr) != 0) _exit(126);
+    spin(nullptr);
+  }
+  ASSERT_GT(pid, 0);
+  while (counter->load() < 1000) SleepMs(1);
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  ASSERT_TRUE(WIFSTOPPED(WaitStopped(pid)));
+  SleepMs(5);  // a thread may still be on its way to stopping
+  long a = counter->load();
+  SleepMs(30);
+  EXPECT_EQ(counter->load(), a) << "a thread ran while the process was stopped";
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  for (long deadline = NowMs() + 2000; counter->load() == a && NowMs() < deadline;) SleepMs(1);
+  EXPECT_GT(counter->load(), a) << "not resumed by SIGCONT";
+  kill(pid, SIGKILL);
+  Wait(pid);
+  munmap(counter, 4096);
+}
+
+TEST(JobControl, BlockedReadResumesAfterContinue) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  int q[2];
+  ASSERT_EQ(pipe(q), 0);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[1]);
+    close(q[0]);
+    char c = 0;
+    ssize_t n = read(p[0], &c, 1);  // stopped and continued in here
+    char out = (n == 1 && c == 'x') ? 'k' : 'e';
+    write(q[1], &out, 1);
+    _exit(0);
+  }
+  ASSERT_GT(pid, 0);
+  close(p[0]);
+  close(q[1]);
+  SleepMs(10);
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  ASSERT_TRUE(WIFSTOPPED(WaitStopped(pid)));
+  ASSERT_EQ(write(p[1], "x", 1), 1);
+  SleepMs(10);
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  char c = 0;
+  EXPECT_EQ(read(q[0], &c, 1), 1);
+  EXPECT_EQ(c, 'k') << "the read did not resume with the data";
+  int status = Wait(pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Describe(status);
+  close(p[1]);
+  close(q[0]);
+}
+
+TEST(JobControl, ContinueDiscardsPendingStopAndStopDiscardsContinue) {
+  RunInChild([] {
+    ASSERT_EQ(setpgid(0, 0), 0);  // not orphaned: SIGTSTP would stop
+    BlockSignal(SIGTSTP);
+    BlockSignal(SIGCONT);
+    ASSERT_EQ(kill(getpid(), SIGTSTP), 0);
+    ASSERT_TRUE(PendingSet() & Bit(SIGTSTP));
+    ASSERT_EQ(kill(getpid(), SIGCONT), 0);
+    EXPECT_EQ(PendingSet() & Bit(SIGTSTP), 0u) << "SIGCONT left SIGTSTP pending";
+    EXPECT_TRUE(PendingSet() & Bit(SIGCONT));
+    ASSERT_EQ(kill(getpid(), SIGTSTP), 0);
+    EXPECT_EQ(PendingSet() & Bit(SIGCONT), 0u) << "SIGTSTP left SIGCONT pending";
+    // Caught, SIGTSTP runs its handler and stops nothing.
+    g_hits = 0;
+    Install(SIGTSTP, CountHandler);
+    UnblockSignal(SIGTSTP);
+    EXPECT_EQ(g_hits, 1);
+  });
+}
+
+int g_hup_fd = -1;
+void HupHandler(int) {
+  write(g_hup_fd, "H", 1);
+  _exit(0);
+}
+
+TEST(JobControl, OrphanedStoppedGroupGetsHupAndCont) {
+  // A (a session leader) stops its child B, in a group of B's own that
+  // only A links to the session, then exits: B's group is orphaned with a
+  // stopped member, so B gets SIGHUP and SIGCONT.
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  fflush(stdout);
+  pid_t a = fork();
+  if (a == 0) {
+    close(p[0]);
+    if (setsid() < 0) _exit(2);
+    pid_t b = fork();
+    if (b == 0) {
+      g_hup_fd = p[1];
+      signal(SIGHUP, HupHandler);
+      for (;;) pause();
+    }
+    if (b < 0 || setpgid(b, b) != 0) _exit(3);
+    SleepMs(5);
+    if (kill(b, SIGSTOP) != 0) _exit(4);
+    int status;
+    if (waitpid(b, &status, WUNTRACED) != b || !WIFSTOPPED(status)) _exit(5);
+    _exit(0);
+  }
+  ASSERT_GT(a, 0);
+  close(p[1]);
+  int status = Wait(a);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Describe(status);
+  char c = 0;
+  // B is not our child: its handler writes and exits. Were it left
+  // stopped, the read would block for ever, so an alarm bounds it.
+  Install(SIGALRM, CountHandler, 0);
+  alarm(5);
+  ssize_t n = read(p[0], &c, 1);
+  alarm(0);
+  signal(SIGALRM, SIG_DFL);
+  EXPECT_EQ(n, 1) << "no SIGHUP reached the orphaned stopped process";
+  EXPECT_EQ(c, 'H');
+  close(p[0]);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -24,6 +25,37 @@
   } while (0)
 
 namespace husk_test {
+
+// How many failures the running test has recorded so far.
+inline int FailureCount() {
+  const ::testing::TestResult* r = ::testing::UnitTest::GetInstance()->current_test_info()->result();
+  int n = 0;
+  for (int i = 0; i < r->total_part_count(); i++) {
+    if (r->GetTestPartResult(i).failed()) n++;
+  }
+  return n;
+}
+
+// Runs fn (which may use EXPECT_*/ASSERT_*) in a forked child, which never
+// returns into gtest; the test fails unless the child adds no failure and
+// exits normally. For tests that change what a process keeps (ids, masks,
+// dispositions, limits) without touching the test runner.
+template <typename F>
+void RunInChild(F&& fn) {
+  fflush(stdout);
+  fflush(stderr);
+  const int before = FailureCount();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0) << strerror(errno);
+  if (pid == 0) {
+    fn();
+    fflush(stdout);
+    _exit(FailureCount() > before ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child failed, status " << status;
+}
 
 // A pointer into a PROT_NONE page: any kernel access to it faults.
 inline void* BadPtr() {

@@ -34,8 +34,8 @@ class TmpfsInode : public Inode {
     st_.st_ino = g_next_ino++;
     st_.st_mode = mode;
     st_.st_nlink = S_ISDIR(mode) ? 2 : 1;
-    st_.st_uid = creds.uid;
-    st_.st_gid = creds.gid;
+    st_.st_uid = creds.fsuid;
+    st_.st_gid = creds.fsgid;
     st_.st_blksize = 4096;
     st_.st_atim = st_.st_mtim = st_.st_ctim = Now();
   }

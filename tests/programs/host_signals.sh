@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Signals sent to `sentry run` on the host. SIGINT (a Ctrl-C) reaches the
+# program inside as it would reach the program run natively: a program that
+# does not catch it dies of it (130), Python raises KeyboardInterrupt. SIGTERM
+# ends the whole sandbox, whatever its processes do about SIGTERM, with status
+# 143, and leaves no process behind.
+set -u
+SENTRY=$1
+WORK=$2
+name=sentry
+rm -rf "$WORK" && mkdir -p "$WORK"
+cp "$SENTRY" "$WORK/$name"
+cp "$(dirname "$SENTRY")/gofer" "$WORK/gofer"
+SENTRY="$WORK/$name"
+fail=0
+
+# run_and_signal SIG -- CMD...: starts CMD in the background, waits until it
+# has printed "ready", sends SIG, prints its output and status.
+run_and_signal() {
+  local sig=$1
+  shift 2
+  rm -f "$WORK/out"
+  # A background job of a script has SIGINT ignored; a foreground program
+  # at a terminal has it at its default.
+  env --default-signal=INT "$@" >"$WORK/out" 2>&1 &
+  local pid=$!
+  for i in $(seq 200); do
+    grep -q ready "$WORK/out" 2>/dev/null && break
+    sleep 0.05
+  done
+  kill -s "$sig" "$pid"
+  wait "$pid"
+  local status=$?
+  cat "$WORK/out"
+  echo "status $status"
+}
+
+check() {  # check NAME NATIVE SANDBOXED
+  if [[ "$2" != "$3" ]]; then
+    echo "FAIL: $1: native and sentry differ"
+    diff <(echo "$2") <(echo "$3")
+    fail=1
+  else
+    echo "$1: $3"
+  fi
+}
+
+sleeper="echo ready; exec sleep 20"
+check "SIGINT, uncaught" \
+  "$(run_and_signal INT -- /bin/sh -c "$sleeper")" \
+  "$(run_and_signal INT -- "$SENTRY" run -- /bin/sh -c "$sleeper")"
+
+py="import time
+print('ready', flush=True)
+try:
+    time.sleep(20)
+except KeyboardInterrupt:
+    print('KeyboardInterrupt')"
+check "SIGINT, Python" \
+  "$(run_and_signal INT -- /usr/bin/python3 -c "$py")" \
+  "$(run_and_signal INT -- "$SENTRY" run -- /usr/bin/python3 -c "$py")"
+
+# A signal ignored when sentry run starts stays ignored inside, as it would
+# across an exec (nohup, a shell's background job).
+quiet="echo ready; sleep 0.5; echo slept"
+check "SIGINT, ignored from the start" \
+  "$(run_and_signal INT -- env --ignore-signal=INT /bin/sh -c "$quiet")" \
+  "$(run_and_signal INT -- env --ignore-signal=INT "$SENTRY" run -- /bin/sh -c "$quiet")"
+
+# SIGTERM: a tree of processes that ignore it all end.
+tree="trap '' TERM; sleep 30 & sleep 30 & echo ready; wait; echo survived"
+got=$(run_and_signal TERM -- "$SENTRY" run -- /bin/sh -c "$tree")
+if [[ $got != $'ready\nstatus 143' ]]; then
+  echo "FAIL: SIGTERM: expected 'ready' and 'status 143', got: $got"
+  fail=1
+else
+  echo "SIGTERM: $got"
+fi
+# The sentry's copy, its stubs (forked from it) and its gofer all run from
+# $WORK.
+leftovers() { ps -eo pid=,stat=,args= | awk -v w="$WORK/" '$2 !~ /^Z/ && index($3, w) == 1'; }
+for try in $(seq 50); do
+  left=$(leftovers)
+  [[ -z $left ]] && break
+  sleep 0.1
+done
+if [[ -n $left ]]; then
+  echo "FAIL: processes left behind after SIGTERM:"
+  echo "$left"
+  pkill -9 -f "^$WORK/"
+  fail=1
+fi
+[[ $fail == 0 ]] && echo PASS
+exit $fail
