@@ -11,10 +11,16 @@
 #    Median ns per call, ratio to native, ratio to the floor.
 # 2. `true` start-up: TRUE_RUNS interleaved wall-clock runs of /bin/true,
 #    natively, under `sentry run` and under `runsc do`. Median ms.
+# 3. fork of a big heap (when bench_fork_heap is built): FORK_HEAP_RUNS
+#    interleaved runs of bench_fork_heap FORK_HEAP_MIB FORK_HEAP_N natively
+#    and under `sentry run`; median ms per fork+wait, and the memory it took:
+#    the process's peak RSS natively, the sentry's peak RSS and its memory
+#    file's peak size under the sentry.
 #
 # Environment knobs (defaults): ROUNDS (5), N_NATIVE (200000) and N_TRAPPED
 # (50000) getppid calls per run natively / when each call traps, TRUE_RUNS
-# (20), TIMEOUT seconds per run (300), RUNSC (runsc) the runsc binary.
+# (20), FORK_HEAP_RUNS (3), FORK_HEAP_MIB (1024), FORK_HEAP_N (5), TIMEOUT
+# seconds per run (300), RUNSC (runsc) the runsc binary.
 set -u
 export LC_ALL=C
 
@@ -24,6 +30,9 @@ ROUNDS=${ROUNDS:-5}
 N_NATIVE=${N_NATIVE:-200000}
 N_TRAPPED=${N_TRAPPED:-50000}
 TRUE_RUNS=${TRUE_RUNS:-20}
+FORK_HEAP_RUNS=${FORK_HEAP_RUNS:-3}
+FORK_HEAP_MIB=${FORK_HEAP_MIB:-1024}
+FORK_HEAP_N=${FORK_HEAP_N:-5}
 TIMEOUT=${TIMEOUT:-300}
 RUNSC=${RUNSC:-runsc}
 
@@ -212,3 +221,89 @@ for name in "${runs[@]}"; do
   printf '%-12s %12s %12s %12s %10s  %s\n' "$name" "$med" "$min" "$max" \
     "$(ratio "$med" "$tnative")" "$ok/$((ok + failed))"
 done
+
+# ------------------------------------------------------------ fork of a big heap
+FORK_HEAP=$BIN/bench_fork_heap
+if [[ ! -x $FORK_HEAP ]]; then
+  echo
+  echo "== fork of a big heap: $FORK_HEAP is not built; skipping (ninja -C $BUILD bench_fork_heap)"
+  exit 0
+fi
+
+# watch_sentry PID OUT: until PID exits, samples its peak RSS (VmHWM) and
+# the allocated size of its memory file (the memfd "husk-memory"); writes
+# "<rss MiB> <memory file MiB>" to OUT.
+watch_sentry() {
+  local pid=$1 out=$2 fd="" blocks peak=0 hwm=0 l
+  while kill -0 "$pid" 2>/dev/null; do
+    if [[ -z $fd ]]; then
+      for l in /proc/"$pid"/fd/*; do
+        [[ $(readlink "$l" 2>/dev/null) == *husk-memory* ]] && fd=$l && break
+      done
+    fi
+    if [[ -n $fd ]]; then
+      blocks=$(stat -L -c %b "$fd" 2>/dev/null || echo 0)
+      ((blocks > peak)) && peak=$blocks
+    fi
+    l=$(awk '/^VmHWM:/ { print $2 }' /proc/"$pid"/status 2>/dev/null)
+    [[ -n $l ]] && ((l > hwm)) && hwm=$l
+    sleep 0.05
+  done
+  echo "$((hwm / 1024)) $((peak * 512 / 1048576))" >"$out"
+}
+
+echo
+echo "== fork of a ${FORK_HEAP_MIB} MiB touched heap, child exits at once:" \
+     "$FORK_HEAP_RUNS interleaved runs of $FORK_HEAP_N forks"
+for ((i = 1; i <= FORK_HEAP_RUNS; i++)); do
+  out=$(timeout "$TIMEOUT" "$FORK_HEAP" "$FORK_HEAP_MIB" "$FORK_HEAP_N" 2>"$TMP/fh.err")
+  ms=$(awk '{ print $1 }' <<<"$out")
+  rss=$(sed -n 's/.*rss \([0-9]*\) MiB.*/\1/p' <<<"$out")
+  if [[ $ms =~ ^[0-9.]+$ ]]; then
+    echo "$ms" >>"$TMP/fh-native.ms"; echo "$rss" >>"$TMP/fh-native.rss"
+    printf '  %-8s %10s ms  rss %s MiB\n' native "$ms" "$rss"
+  else
+    printf '  native FAILED: %s\n' "$(tail -3 "$TMP/fh.err")"
+  fi
+  timeout "$TIMEOUT" "$SENTRY" run -- "$FORK_HEAP" "$FORK_HEAP_MIB" "$FORK_HEAP_N" \
+    >"$TMP/fh.out" 2>"$TMP/fh.err" &
+  spid=$!
+  # timeout(1) runs the sentry as its child.
+  sleep 0.2
+  sentry_pid=$(awk '{ print $1 }' /proc/"$spid"/task/"$spid"/children 2>/dev/null)
+  watch_sentry "${sentry_pid:-$spid}" "$TMP/fh.mem"
+  wait "$spid"
+  ms=$(awk '{ print $1 }' "$TMP/fh.out")
+  read -r srss smf <"$TMP/fh.mem"
+  if [[ $ms =~ ^[0-9.]+$ ]]; then
+    echo "$ms" >>"$TMP/fh-sentry.ms"; echo "$srss" >>"$TMP/fh-sentry.rss"
+    echo "$smf" >>"$TMP/fh-sentry.mf"
+    printf '  %-8s %10s ms  sentry rss %s MiB, memory file %s MiB\n' sentry "$ms" "$srss" "$smf"
+  else
+    printf '  sentry FAILED: %s\n' "$(tail -3 "$TMP/fh.err")"
+  fi
+  if [[ $have_runsc == 1 ]]; then
+    out=$(timeout "$TIMEOUT" "$RUNSC" "${RUNSC_FLAGS[@]}" "do" "$FORK_HEAP" "$FORK_HEAP_MIB" \
+      "$FORK_HEAP_N" 2>"$TMP/fh.err" | cat)
+    ms=$(awk 'NR == 1 { print $1 }' <<<"$out")
+    if [[ $ms =~ ^[0-9.]+$ ]]; then
+      echo "$ms" >>"$TMP/fh-runsc.ms"
+      printf '  %-8s %10s ms\n' runsc "$ms"
+    else
+      printf '  runsc FAILED: %s\n' "$(tail -3 "$TMP/fh.err")"
+    fi
+  fi
+done
+fnative=$(median "$TMP/fh-native.ms" 2>/dev/null || echo -)
+fsentry=$(median "$TMP/fh-sentry.ms" 2>/dev/null || echo -)
+printf '%-12s %14s %10s %14s %18s\n' what "ms/fork+wait" "x native" "peak rss MiB" "memory file MiB"
+printf '%-12s %14s %10s %14s %18s\n' native "$fnative" 1.00 \
+  "$(median "$TMP/fh-native.rss" %.0f 2>/dev/null || echo -)" -
+printf '%-12s %14s %10s %14s %18s\n' sentry "$fsentry" "$(ratio "$fsentry" "$fnative")" \
+  "$(median "$TMP/fh-sentry.rss" %.0f 2>/dev/null || echo -)" \
+  "$(median "$TMP/fh-sentry.mf" %.0f 2>/dev/null || echo -)"
+[[ $have_runsc == 1 ]] && printf '%-12s %14s %10s %14s %18s\n' runsc "$(median "$TMP/fh-runsc.ms" 2>/dev/null || echo -)" \
+  "$(ratio "$(median "$TMP/fh-runsc.ms" 2>/dev/null || echo -)" "$fnative")" - -
+echo "  ms/fork+wait  mean of $FORK_HEAP_N fork + child _exit + waitpid; the sentry's"
+echo "                copy-on-write fork copies no page, so the memory file stays at"
+echo "                about the heap's size and the sentry itself touches none of it"

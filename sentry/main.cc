@@ -391,6 +391,8 @@ int Run(int argc, char** argv) {
     }
   };
   mount_on("/dev", vfs::NewDevMount());
+  // POSIX shared memory and named semaphores (shm_open, sem_open).
+  mount_on("/dev/shm", vfs::NewTmpfsMount(01777, vfs::Credentials{}, "shm"));
   // The host's /proc and /sys describe the host (and /proc/self the
   // gofer): they must not show through the root. PARTIAL(procfs, sysfs):
   // the sandbox's own come with the VFS work; until then both are empty.

@@ -1,5 +1,7 @@
 #include "vfs/file.h"
 
+#include <poll.h>
+
 #include <sys/ioctl.h>
 
 #include <cstring>
@@ -102,6 +104,10 @@ Result<struct stat> FileDescription::Stat() {
 Result<std::span<const DirEntry>> FileDescription::ReadDir() { return Errno(ENOTDIR); }
 
 Result<uint64_t> FileDescription::Ioctl(UserMemory&, uint64_t, uint64_t) { return Errno(ENOTTY); }
+
+short FileDescription::Readiness(short events) {
+  return events & (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
+}
 
 bool FileDescription::Mappable() const { return inode() != nullptr && inode()->IsRegular(); }
 

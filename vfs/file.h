@@ -20,6 +20,8 @@
 
 namespace husk::vfs {
 
+class WaitQueue;
+
 class Dentry;
 class Inode;
 class Mount;
@@ -88,6 +90,12 @@ class FileDescription {
   virtual std::shared_ptr<const ScopedFd> HostPages() { return nullptr; }
   // Whether writes are dropped unread (/dev/null).
   virtual bool DiscardsWrites() const { return false; }
+  // poll(2): the POLL* events that hold now (of `events`, plus POLLERR and
+  // POLLHUP whether asked or not), and the queue notified when they may
+  // change (null: they never do). Default: ready to read and to write, as
+  // a regular file always is.
+  virtual short Readiness(short events);
+  virtual WaitQueue* ReadinessQueue() { return nullptr; }
 
   const Path& path() const { return path_; }
   Inode* inode() const;

@@ -134,6 +134,11 @@ void Task::Kick() {
 
 Result<void> Task::Block(std::initializer_list<vfs::WaitQueue*> queues,
                          absl::FunctionRef<bool()> ready, std::optional<timespec> deadline) {
+  return BlockOn(std::span<vfs::WaitQueue* const>(queues.begin(), queues.size()), ready, deadline);
+}
+
+Result<void> Task::BlockOn(std::span<vfs::WaitQueue* const> queues,
+                           absl::FunctionRef<bool()> ready, std::optional<timespec> deadline) {
   for (auto* q : queues) q->Add(this);
   Result<void> result = Ok();
   for (;;) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -260,6 +261,9 @@ class Task : public vfs::Waiter {
   void Wake() override;
   Result<void> Block(std::initializer_list<vfs::WaitQueue*> queues, absl::FunctionRef<bool()> ready,
                      std::optional<timespec> deadline = std::nullopt) override;
+  // Block on a run of queues known only at run time (poll, select).
+  Result<void> BlockOn(std::span<vfs::WaitQueue* const> queues, absl::FunctionRef<bool()> ready,
+                       std::optional<timespec> deadline);
 
   // Whether a signal this task would act on now is pending.
   bool HasDeliverableSignal();

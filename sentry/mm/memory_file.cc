@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "base/align.h"
 
@@ -36,23 +38,79 @@ Result<uint64_t> MemoryFile::Allocate(uint64_t len) {
     uint64_t rest = it->second - len;
     free_.erase(it);
     if (rest > 0) free_[start + len] = rest;
+    refs_[start] = RefSeg{start + len, 1};
+    JoinRefsAt(start);
+    JoinRefsAt(start + len);
+    allocated_ += len;
     return start;
   }
   return Errno(ENOMEM);
 }
 
-void MemoryFile::Copy(uint64_t dst, uint64_t src, uint64_t len) {
-  // Only the pages the source has: holes stay holes (zeros) in the copy,
-  // so an untouched 8 MiB stack costs nothing.
-  const off_t end = static_cast<off_t>(src + len);
-  off_t at = static_cast<off_t>(src);
+void MemoryFile::SplitRefAt(uint64_t offset) {
+  auto it = refs_.upper_bound(offset);
+  if (it == refs_.begin()) return;
+  --it;
+  if (it->first < offset && it->second.end > offset) {
+    refs_.emplace_hint(std::next(it), offset, RefSeg{it->second.end, it->second.count});
+    it->second.end = offset;
+  }
+}
+
+void MemoryFile::JoinRefsAt(uint64_t offset) {
+  auto right = refs_.find(offset);
+  if (right == refs_.end() || right == refs_.begin()) return;
+  auto left = std::prev(right);
+  if (left->second.end != offset || left->second.count != right->second.count) return;
+  left->second.end = right->second.end;
+  refs_.erase(right);
+}
+
+void MemoryFile::IncRef(uint64_t offset, uint64_t len) {
+  const uint64_t end = offset + PageUp(len);
+  absl::MutexLock lock(&mu_);
+  SplitRefAt(offset);
+  SplitRefAt(end);
+  // Neighbouring runs inside the range had different counts and still do:
+  // only the ends may join.
+  for (auto it = refs_.lower_bound(offset); it != refs_.end() && it->first < end; ++it) {
+    ++it->second.count;
+  }
+  JoinRefsAt(offset);
+  JoinRefsAt(end);
+}
+
+MemoryFile::RefRun MemoryFile::RefsAt(uint64_t offset) {
+  absl::MutexLock lock(&mu_);
+  auto it = refs_.upper_bound(offset);
+  if (it != refs_.begin() && std::prev(it)->second.end > offset) {
+    --it;
+    return RefRun{it->first, it->second.end, it->second.count};
+  }
+  const uint64_t page = PageDown(offset);
+  return RefRun{page, it == refs_.end() ? page + kPageSize : it->first, 0};
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> MemoryFile::DataRuns(uint64_t offset, uint64_t len) {
+  std::vector<std::pair<uint64_t, uint64_t>> runs;
+  const off_t end = static_cast<off_t>(offset + len);
+  off_t at = static_cast<off_t>(offset);
   while (at < end) {
     off_t data = lseek(fd_.get(), at, SEEK_DATA);
     if (data < 0 || data >= end) break;
     off_t hole = lseek(fd_.get(), data, SEEK_HOLE);
     if (hole < 0 || hole > end) hole = end;
-    memcpy(At(dst + (data - src)), At(static_cast<uint64_t>(data)), static_cast<size_t>(hole - data));
+    runs.emplace_back(static_cast<uint64_t>(data), static_cast<uint64_t>(hole));
     at = hole;
+  }
+  return runs;
+}
+
+void MemoryFile::Copy(uint64_t dst, uint64_t src, uint64_t len) {
+  // Only the pages the source has: holes stay holes (zeros) in the copy,
+  // so an untouched 8 MiB stack costs nothing.
+  for (const auto& [data, hole] : DataRuns(src, len)) {
+    memcpy(At(dst + (data - src)), At(data), hole - data);
   }
 }
 
@@ -63,9 +121,36 @@ void MemoryFile::Zero(uint64_t offset, uint64_t len) {
 
 void MemoryFile::Free(uint64_t offset, uint64_t len) {
   if (abandoned_.load(std::memory_order_relaxed)) return;
-  len = PageUp(len);
-  Zero(offset, len);
+  const uint64_t end = offset + PageUp(len);
+  std::vector<std::pair<uint64_t, uint64_t>> released;  // [start, end)
+  {
+    absl::MutexLock lock(&mu_);
+    SplitRefAt(offset);
+    SplitRefAt(end);
+    for (auto it = refs_.lower_bound(offset); it != refs_.end() && it->first < end;) {
+      if (--it->second.count > 0) {
+        ++it;
+        continue;
+      }
+      if (!released.empty() && released.back().second == it->first) {
+        released.back().second = it->second.end;
+      } else {
+        released.emplace_back(it->first, it->second.end);
+      }
+      allocated_ -= it->second.end - it->first;
+      it = refs_.erase(it);
+    }
+    JoinRefsAt(offset);
+    JoinRefsAt(end);
+  }
+  // The released pages are in neither map, so nobody can be handed them
+  // before they read as zeros again.
+  for (const auto& [start, stop] : released) Zero(start, stop - start);
   absl::MutexLock lock(&mu_);
+  for (const auto& [start, stop] : released) AddFreeLocked(start, stop - start);
+}
+
+void MemoryFile::AddFreeLocked(uint64_t offset, uint64_t len) {
   auto next = free_.lower_bound(offset);
   if (next != free_.end() && next->first == offset + len) {
     len += next->second;

@@ -19,10 +19,36 @@ constexpr uint64_t kPopulateChunk = 128 * kPageSize;
 constexpr uint64_t kMaterializeChunk = 16 * kPageSize;
 // Lowest address mmap hands out (vm.mmap_min_addr).
 constexpr uint64_t kMinAddr = 0x10000;
+// Pages copied per write fault on a page fork left shared: one fault (a
+// round trip to the sentry and a stub mmap) costs far more than copying a
+// few pages, which a program writing its memory after fork would touch
+// next anyway. Linux copies one page per fault; its faults are cheap.
+constexpr uint64_t kCowChunk = 16 * kPageSize;
+// Pages made writable per write fault on pages nobody else holds any more
+// (no copy, only an mprotect of the stub). Not the whole run: mprotect
+// costs ~0.1 ms per MiB here, so a program writing one page of a 1 GiB
+// heap after each fork would pay 100 ms a time.
+constexpr uint64_t kUnprotectChunk = 512 * kPageSize;
+// A forked child's stub maps pages shared with its parent in at most this
+// many populated runs, joining runs no further apart than kPopulateGap.
+constexpr size_t kPopulateRuns = 16;
+constexpr uint64_t kPopulateGap = 16 * kPageSize;
 
 constexpr int kProtSem = 0x8;  // PROT_SEM (asm-generic/mman-common.h)
 
 bool AllowsRead(int prot) { return (prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) != 0; }
+
+// What the stub may do with a PMA's pages in a VMA of protection `prot`:
+// pages fork may have left shared are never writable there.
+int StubProt(int prot, const Pma& p) { return p.cow ? prot & ~PROT_WRITE : prot; }
+
+// The fault a task thread was last told to retry although its page needed
+// nothing (see HandleFault): the same fault again is a real one.
+struct Retried {
+  const void* mm = nullptr;
+  uint64_t page = 0;
+};
+thread_local Retried last_retried;
 
 bool Allows(int prot, Access a) {
   switch (a) {
@@ -55,19 +81,54 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::Fork(
   auto child = std::make_unique<MemoryManager>(mf_, std::move(child_as), reserved_, mmap_base_);
   absl::MutexLock lock(&mu_);
   absl::MutexLock child_lock(&child->mu_);
-  child->vmas_ = vmas_;
+  for (const auto& [start, v] : vmas_) {
+    if (!v.dontfork) child->vmas_.emplace_hint(child->vmas_.end(), start, v);
+  }
   child->brk_start_ = brk_start_;
   child->brk_ = brk_;
-  for (const auto& [start, p] : pmas_) {
-    if (!p.owned) {
-      child->pmas_[start] = p;
+  child->stub_mapped_ = false;
+  // Pieces of this stub to write-protect, joined where they touch.
+  struct Piece {
+    uint64_t start, end;
+    int prot;
+  };
+  std::vector<Piece> protect;
+  auto v = vmas_.begin();
+  for (auto& [start, p] : pmas_) {
+    while (v != vmas_.end() && v->second.end <= start) ++v;
+    // The child has no pages where it has no VMA, or a fresh one.
+    if (v != vmas_.end() && v->first <= start && (v->second.dontfork || v->second.wipeonfork)) {
       continue;
     }
-    const uint64_t len = p.end - start;
-    const uint64_t off = TRY(mf_.Allocate(len));
-    mf_.Copy(off, p.offset, len);
-    child->pmas_[start] = Pma{p.end, off};
+    if (p.owned) mf_.IncRef(p.offset, p.end - start);
+    // A PMA lies inside VMAs of one kind (private or shared): both are
+    // made by Populate or mmap inside one VMA, and only VMAs of the same
+    // kind merge. Shared ones (a snapshot of a gofer file) are shared as
+    // they are; shm and host pages are held by their file, not by us.
+    const bool private_pages = p.owned && v != vmas_.end() && !v->second.shared;
+    if (private_pages && !p.cow) {
+      p.cow = true;
+      for (auto w = v; w != vmas_.end() && w->first < p.end; ++w) {
+        if (!(w->second.prot & PROT_WRITE)) continue;
+        const uint64_t a = std::max(start, w->first), b = std::min(p.end, w->second.end);
+        const int prot = w->second.prot & ~PROT_WRITE;
+        if (!protect.empty() && protect.back().end == a && protect.back().prot == prot) {
+          protect.back().end = b;
+        } else {
+          protect.push_back(Piece{a, b, prot});
+        }
+      }
+    }
+    child->pmas_.emplace_hint(child->pmas_.end(), start, p);
   }
+  // From here on a write by one of this process's threads faults and
+  // waits for mu_. One that raced with this fork may have reached the
+  // shared pages first: it happened before the fork, as far as anyone can
+  // tell. PARTIAL(pinned buffers): views handed out before the fork
+  // (OutBuffer of a read(2) still blocked in another thread, AtomicWord)
+  // keep pointing at the pages now shared, and a write through them after
+  // the fork reaches the child too; Linux copies pinned pages at fork.
+  for (const Piece& piece : protect) TRY(StubProtect(piece.start, piece.end - piece.start, piece.prot));
   return child;
 }
 
@@ -80,8 +141,116 @@ Result<uint32_t*> MemoryManager::AtomicWord(uint64_t addr) {
 
 Result<void> MemoryManager::MapAll() {
   absl::MutexLock lock(&mu_);
-  for (const auto& [start, p] : pmas_) TRY(MapPma(start, p.end, start, p, /*populate=*/true));
+  stub_mapped_ = true;
+  for (const auto& [start, p] : pmas_) {
+    if (!p.cow) {
+      TRY(MapPma(start, p.end, start, p, /*populate=*/true));
+      continue;
+    }
+    // Pages fork shared: the page tables are filled only where the pages
+    // hold data. Filling them over a hole would allocate its pages (a read
+    // fault on a hole of the memory file does), and an untouched 8 MiB
+    // stack or a sparse heap would cost their full size. Holes close
+    // together are filled anyway: a stub mmap costs more than a few pages.
+    uint64_t at = start;
+    for (const auto& [data, hole] : PopulateRuns(p.offset, p.end - start)) {
+      const uint64_t from = start + (data - p.offset), to = start + (hole - p.offset);
+      if (from > at) TRY(MapPma(at, from, start, p, /*populate=*/false));
+      TRY(MapPma(from, to, start, p, /*populate=*/true));
+      at = to;
+    }
+    if (at < p.end) TRY(MapPma(at, p.end, start, p, /*populate=*/false));
+  }
   return Ok();
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> MemoryManager::PopulateRuns(uint64_t offset,
+                                                                       uint64_t len) {
+  std::vector<std::pair<uint64_t, uint64_t>> runs;
+  for (const auto& run : mf_.DataRuns(offset, len)) {
+    if (!runs.empty() && run.first - runs.back().second <= kPopulateGap) {
+      runs.back().second = run.second;
+    } else if (runs.size() == kPopulateRuns) {
+      break;  // the rest fault in page by page
+    } else {
+      runs.push_back(run);
+    }
+  }
+  return runs;
+}
+
+Result<void> MemoryManager::StubMap(uint64_t addr, uint64_t len, int prot, uint64_t offset,
+                                    bool populate) {
+  if (!stub_mapped_) return Ok();
+  return as_->Map(addr, len, prot, offset, populate);
+}
+
+Result<void> MemoryManager::StubMapFile(uint64_t addr, uint64_t len, int prot, int fd,
+                                        uint64_t offset) {
+  if (!stub_mapped_) return Ok();
+  return as_->MapFile(addr, len, prot, fd, offset);
+}
+
+Result<void> MemoryManager::StubUnmap(uint64_t addr, uint64_t len) {
+  if (!stub_mapped_) return Ok();
+  return as_->Unmap(addr, len);
+}
+
+Result<void> MemoryManager::StubProtect(uint64_t addr, uint64_t len, int prot) {
+  if (!stub_mapped_) return Ok();
+  return as_->Protect(addr, len, prot);
+}
+
+Result<void> MemoryManager::Unshare(uint64_t from, uint64_t to, int prot) {
+  SplitPmaAt(from);
+  SplitPmaAt(to);
+  auto p = pmas_.lower_bound(from);
+  while (p != pmas_.end() && p->first < to) {
+    if (!p->second.cow) {
+      ++p;
+      continue;
+    }
+    // One run of pages with the same number of holders at a time.
+    const uint64_t start = p->first;
+    const MemoryFile::RefRun run = mf_.RefsAt(p->second.offset);
+    const uint64_t end = std::min(p->second.end, start + (run.end - p->second.offset));
+    SplitPmaAt(end);
+    p = pmas_.find(start);
+    Pma& pma = p->second;
+    const uint64_t len = end - start;
+    if (run.count > 1) {
+      // Someone else holds the pages too: they stay as they are for
+      // them (no holder ever writes a page another holds), this manager
+      // takes a copy.
+      const uint64_t off = TRY(mf_.Allocate(len));
+      mf_.Copy(off, pma.offset, len);
+      if (auto r = StubMap(start, len, prot, off, /*populate=*/true); !r) {
+        mf_.Free(off, len);
+        return r.error();
+      }
+      mf_.Free(pma.offset, len);
+      pma.offset = off;
+    } else {
+      // The last holder writes in place.
+      TRY(StubProtect(start, len, prot));
+    }
+    pma.cow = false;
+    p = pmas_.lower_bound(end);
+  }
+  return Ok();
+}
+
+Result<void> MemoryManager::UnshareForFault(VmaMap::iterator vma, PmaMap::iterator p,
+                                            uint64_t addr) {
+  const uint64_t page = PageDown(addr);
+  const uint64_t offset = p->second.offset + (page - p->first);
+  const MemoryFile::RefRun run = mf_.RefsAt(offset);
+  uint64_t from = std::max({p->first, vma->first, page - (offset - run.start)});
+  uint64_t to = std::min({p->second.end, vma->second.end, page + (run.end - offset)});
+  const uint64_t chunk = run.count > 1 ? kCowChunk : kUnprotectChunk;
+  from = std::max(from, AlignDown(page, chunk));
+  to = std::min(to, AlignDown(page, chunk) + chunk);
+  return Unshare(from, to, vma->second.prot);
 }
 
 Result<void> MemoryManager::MapPma(uint64_t from, uint64_t to, uint64_t pma_start, const Pma& p,
@@ -98,9 +267,9 @@ Result<void> MemoryManager::MapPma(uint64_t from, uint64_t to, uint64_t pma_star
     if (a < b) {
       const uint64_t offset = p.offset + (a - pma_start);
       if (p.host) {
-        TRY(as_->MapFile(a, b - a, v->second.prot, p.host->get(), offset));
+        TRY(StubMapFile(a, b - a, v->second.prot, p.host->get(), offset));
       } else {
-        TRY(as_->Map(a, b - a, v->second.prot, offset, populate));
+        TRY(StubMap(a, b - a, StubProt(v->second.prot, p), offset, populate));
       }
     }
     at = std::max(b, at);
@@ -207,6 +376,7 @@ bool MemoryManager::Mergeable(const Vma& a, uint64_t a_start, const Vma& b) {
   const uint64_t len = a.end - a_start;
   return a.prot == b.prot && a.max_prot == b.max_prot && a.shared == b.shared &&
          a.growsdown == b.growsdown && a.file == b.file && a.shm == b.shm && a.name == b.name &&
+         a.dontfork == b.dontfork && a.wipeonfork == b.wipeonfork &&
          (!a.file && !a.shm ? true : a.file_offset + len == b.file_offset);
 }
 
@@ -228,7 +398,7 @@ void MemoryManager::MergeVmas(uint64_t start, uint64_t end) {
 void MemoryManager::DropPmas(uint64_t start, uint64_t end) {
   uint64_t run_start = 0, run_end = 0;
   auto flush = [&] {
-    if (run_end > run_start) (void)as_->Unmap(run_start, run_end - run_start);
+    if (run_end > run_start) (void)StubUnmap(run_start, run_end - run_start);
   };
   for (auto it = pmas_.lower_bound(start); it != pmas_.end() && it->first < end;) {
     if (it->first != run_end) {
@@ -254,7 +424,7 @@ Result<void> MemoryManager::UnmapLocked(uint64_t start, uint64_t end) {
 
 Result<void> MemoryManager::InsertAnonymousPma(uint64_t start, uint64_t end, int prot) {
   uint64_t off = TRY(mf_.Allocate(end - start));
-  if (auto r = as_->Map(start, end - start, prot, off); !r) {
+  if (auto r = StubMap(start, end - start, prot, off); !r) {
     mf_.Free(off, end - start);
     return r.error();
   }
@@ -351,7 +521,7 @@ Result<void> MemoryManager::MProtect(uint64_t addr, uint64_t len, int prot) {
       TRY(Materialize(p->first, p->second.end));
       continue;
     }
-    TRY(as_->Protect(p->first, p->second.end - p->first, prot));
+    TRY(StubProtect(p->first, p->second.end - p->first, StubProt(prot, p->second)));
   }
   MergeVmas(addr, end);
   return Ok();
@@ -389,6 +559,24 @@ Result<void> MemoryManager::MAdvise(uint64_t addr, uint64_t len, int advice) {
       if (v->second.file || v->second.shared) return Errno(EINVAL);
     }
   }
+  if (advice == MADV_WIPEONFORK) {
+    for (auto v = FirstVmaEndingAfter(addr); v != vmas_.end() && v->first < end; ++v) {
+      if (v->second.file || v->second.shared) return Errno(EINVAL);
+    }
+  }
+  if (advice == MADV_DONTFORK || advice == MADV_DOFORK || advice == MADV_WIPEONFORK ||
+      advice == MADV_KEEPONFORK) {
+    SplitAt(addr);
+    SplitAt(end);
+    for (auto v = vmas_.lower_bound(addr); v != vmas_.end() && v->first < end; ++v) {
+      if (advice == MADV_DONTFORK || advice == MADV_DOFORK) {
+        v->second.dontfork = advice == MADV_DONTFORK;
+      } else {
+        v->second.wipeonfork = advice == MADV_WIPEONFORK;
+      }
+    }
+    MergeVmas(addr, end);
+  }
   if (advice == MADV_DONTNEED) {
     // madvise changes no VMA: only the pages behind the range go.
     for (auto v = FirstVmaEndingAfter(addr); v != vmas_.end() && v->first < end; ++v) {
@@ -399,10 +587,19 @@ Result<void> MemoryManager::MAdvise(uint64_t addr, uint64_t len, int advice) {
       if (v->second.file) {
         // Private file pages go back to the file's content on next touch.
         DropPmas(from, to);
-      } else {
-        for (auto p = pmas_.lower_bound(from); p != pmas_.end() && p->first < to; ++p) {
-          mf_.Zero(p->second.offset, p->second.end - p->first);
+        continue;
+      }
+      // Anonymous pages read as zeros again: pages of our own are zeroed
+      // where they are; pages fork may have shared are let go (the other
+      // holder keeps them), and a touch populates fresh ones.
+      for (auto p = pmas_.lower_bound(from); p != pmas_.end() && p->first < to;) {
+        const uint64_t start = p->first, stop = p->second.end;
+        if (p->second.cow) {
+          DropPmas(start, stop);
+        } else {
+          mf_.Zero(p->second.offset, stop - start);
         }
+        p = pmas_.lower_bound(stop);
       }
     }
   }
@@ -489,11 +686,11 @@ Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint
     Pma np = p->second;
     np.end = dst + (p->second.end - p->first);
     if (np.host) {
-      TRY(as_->MapFile(dst, np.end - dst, moved.prot, np.host->get(), np.offset));
+      TRY(StubMapFile(dst, np.end - dst, moved.prot, np.host->get(), np.offset));
     } else {
-      TRY(as_->Map(dst, np.end - dst, moved.prot, np.offset));
+      TRY(StubMap(dst, np.end - dst, StubProt(moved.prot, np), np.offset));
     }
-    TRY(as_->Unmap(p->first, p->second.end - p->first));
+    TRY(StubUnmap(p->first, p->second.end - p->first));
     p = pmas_.erase(p);
     pmas_[dst] = np;
   }
@@ -604,7 +801,7 @@ Result<void> MemoryManager::Populate(VmaMap::iterator vma, uint64_t addr) {
   if (v.shm) {
     const uint64_t obj = v.file_offset + (start - vma->first);
     const uint64_t off = TRY(v.shm->ChunkAt(obj)) + obj % vfs::SharedPages::kChunk;
-    TRY(as_->Map(start, len, v.prot, off));
+    TRY(StubMap(start, len, v.prot, off));
     pmas_[start] = Pma{end, off, false};
     return Ok();
   }
@@ -621,7 +818,7 @@ Result<void> MemoryManager::Populate(VmaMap::iterator vma, uint64_t addr) {
       done += *n;
     }
   }
-  if (auto r = as_->Map(start, len, v.prot, off, /*populate=*/v.file != nullptr); !r) {
+  if (auto r = StubMap(start, len, v.prot, off, /*populate=*/v.file != nullptr); !r) {
     mf_.Free(off, len);
     return r.error();
   }
@@ -644,20 +841,33 @@ bool MemoryManager::PopulateFromHost(VmaMap::iterator vma, uint64_t page,
   end = std::min(end, file_pages_end);
   if (page >= end || start > page) return false;
   const uint64_t offset = v.file_offset + (start - vma->first);
-  if (!as_->MapFile(start, end - start, v.prot, host->get(), offset)) return false;
+  if (!StubMapFile(start, end - start, v.prot, host->get(), offset)) return false;
   pmas_[start] = Pma{end, offset, /*owned=*/false, std::move(host)};
   return true;
 }
 
 bool MemoryManager::HandleFault(uint64_t addr) {
   absl::MutexLock lock(&mu_);
+  const Retried retried = std::exchange(last_retried, Retried{});
   auto v = vmas_.upper_bound(addr);
   if (v == vmas_.begin()) return false;
   --v;
   if (v->second.end <= addr || !AllowsRead(v->second.prot)) return false;
   auto p = pmas_.upper_bound(addr);
-  if (p != pmas_.begin() && std::prev(p)->second.end > addr) return false;  // a real fault
-  return Populate(v, addr).has_value();
+  if (p == pmas_.begin() || std::prev(p)->second.end <= addr) return Populate(v, addr).has_value();
+  --p;
+  // The stub maps a copy-on-write page readable wherever the VMA is:
+  // only a write faults there.
+  if (p->second.cow && (v->second.prot & PROT_WRITE)) {
+    return UnshareForFault(v, p, addr).has_value();
+  }
+  // The page needed nothing: either the access is not allowed (a real
+  // fault), or another thread resolved the fault while this one waited.
+  // Retrying tells which.
+  const uint64_t page = PageDown(addr);
+  if (retried.mm == this && retried.page == page) return false;
+  last_retried = Retried{this, page};
+  return true;
 }
 
 template <class Fn>
@@ -677,6 +887,11 @@ size_t MemoryManager::Walk(uint64_t addr, uint64_t len, Access access, bool forc
       p = pmas_.upper_bound(cur);
     }
     --p;
+    if (access == Access::kWrite && p->second.cow) {
+      const uint64_t n = std::min({len - done, p->second.end - cur, v->second.end - cur});
+      if (!Unshare(PageDown(cur), PageUp(cur + n), v->second.prot)) break;
+      p = std::prev(pmas_.upper_bound(cur));
+    }
     if (p->second.host) {
       // The sentry works on memory-file pages only.
       const uint64_t chunk = AlignDown(cur, kMaterializeChunk);

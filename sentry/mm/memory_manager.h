@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <absl/synchronization/mutex.h>
@@ -41,6 +42,10 @@ struct Vma {
   // pages directly; null for private mappings.
   std::shared_ptr<vfs::SharedPages> shm;
   std::string name;                            // "[heap]", "[stack]", or the file path
+  // madvise(MADV_DONTFORK): a fork's child does not get the VMA.
+  bool dontfork = false;
+  // madvise(MADV_WIPEONFORK): a fork's child gets the VMA, reading zeros.
+  bool wipeonfork = false;
 };
 
 // A run of application pages backed by a contiguous memory-file range, or
@@ -54,6 +59,12 @@ struct Pma {
   // never touches them: it reads or writes through a private copy in the
   // memory file, made on its first access (Materialize).
   std::shared_ptr<const ScopedFd> host;
+  // Private pages that fork may have left shared with another address
+  // space (MemoryFile counts their holders). The stub maps them without
+  // PROT_WRITE whatever the VMA allows, and a write first makes them this
+  // manager's own (Unshare): a copy if someone else still holds them, the
+  // same pages if not.
+  bool cow = false;
 };
 
 // The arguments of an mmap.
@@ -80,9 +91,11 @@ class MemoryManager : public vfs::UserMemory {
 
   // fork(2): a copy of this address space in `child_as` (a fork of this
   // one's stub with nothing mapped). Shared mappings share their pages;
-  // private pages are copied. PARTIAL(copy-on-write): copied now rather
-  // than on the first write. The child maps them with MapAll once its
-  // thread is adopted.
+  // private pages are shared copy-on-write: nothing is copied, both
+  // managers hold the same memory-file pages, and this stub maps them
+  // read-only from now on. Must be called from a thread of this address
+  // space. The child maps its pages with MapAll once its thread is
+  // adopted; until then its stub is left alone.
   Result<std::unique_ptr<MemoryManager>> Fork(std::shared_ptr<platform::AddressSpace> child_as);
   // Maps every page the manager holds into the stub (after Fork).
   Result<void> MapAll();
@@ -103,9 +116,13 @@ class MemoryManager : public vfs::UserMemory {
   // Sets the heap's start, after exec placed the program.
   void SetBrkBase(uint64_t base);
 
-  // A fault at `addr` in the stub: true if it was resolved by populating
-  // the page (the thread retries the access); false if the application
-  // must get the signal.
+  // A SIGSEGV at `addr` in the stub: true if it was resolved (the thread
+  // retries the access) by populating the page or, for a page fork left
+  // shared in a writable mapping, by making it this manager's own (the
+  // platform does not say whether the access was a write; on such a page
+  // nothing else faults). A fault on a page that needs nothing is retried
+  // once, since another thread may have resolved it meanwhile, and is real
+  // the second time. False: the application must get the signal.
   bool HandleFault(uint64_t addr);
 
   // Writes zeros over [addr, addr+len) regardless of protection (exec's bss).
@@ -171,7 +188,27 @@ class MemoryManager : public vfs::UserMemory {
   // Removes the PMAs in [start, end) (after SplitAt on both ends); frees
   // their memory unless `keep`.
   void DropPmas(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Result<void> StubUnmap(uint64_t start, uint64_t end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stub operations: nothing while a forked child's stub is still
+  // empty (MapAll maps what the PMAs say then), so the parent may write
+  // into the child's memory first (CLONE_CHILD_SETTID).
+  Result<void> StubMap(uint64_t addr, uint64_t len, int prot, uint64_t offset, bool populate = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Result<void> StubMapFile(uint64_t addr, uint64_t len, int prot, int fd, uint64_t offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Result<void> StubUnmap(uint64_t addr, uint64_t len) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Result<void> StubProtect(uint64_t addr, uint64_t len, int prot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The memory-file ranges of [offset, offset+len) worth populating in a
+  // forked child's stub: where pages hold data, a bounded number of runs.
+  std::vector<std::pair<uint64_t, uint64_t>> PopulateRuns(uint64_t offset, uint64_t len);
+  // Makes the copy-on-write pages of [from, to) (page aligned, inside one
+  // VMA whose protection is `prot`) this manager's own: pages someone else
+  // still holds are copied, the others just become writable in the stub.
+  Result<void> Unshare(uint64_t from, uint64_t to, int prot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Unshare for a write fault at `addr` in the copy-on-write PMA `p`
+  // (inside `vma`): the page's neighbours with the same number of holders
+  // too, up to a chunk (kCowChunk to copy, kUnprotectChunk to unprotect).
+  Result<void> UnshareForFault(VmaMap::iterator vma, PmaMap::iterator p, uint64_t addr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Result<void> InsertAnonymousPma(uint64_t start, uint64_t end, int prot)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes sure the page at `addr` (inside `vma`) has a PMA; reads file
@@ -206,6 +243,8 @@ class MemoryManager : public vfs::UserMemory {
   PmaMap pmas_ ABSL_GUARDED_BY(mu_);
   uint64_t brk_start_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t brk_ ABSL_GUARDED_BY(mu_) = 0;
+  // False from Fork until MapAll: the child's stub has nothing mapped yet.
+  bool stub_mapped_ ABSL_GUARDED_BY(mu_) = true;
 };
 
 }  // namespace husk::mm

@@ -1,5 +1,6 @@
-# python3 threads, a thread pool, fork + waitpid and signal.alarm.
-import concurrent.futures, os, signal, threading, time
+# python3 threads, a thread pool, fork + waitpid, signal.alarm and
+# subprocess with pipes, input and a timeout (poll on pipes).
+import concurrent.futures, os, signal, subprocess, threading, time
 
 lock = threading.Lock()
 cond = threading.Condition(lock)
@@ -25,3 +26,11 @@ signal.alarm(1)
 while not hits:
     time.sleep(0.01)
 print("alarm", hits)
+r = subprocess.run(["/bin/cat"], input=b"through a pipe", capture_output=True, timeout=10)
+print("subprocess", r.returncode, r.stdout)
+r = subprocess.run(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"], capture_output=True, text=True)
+print("subprocess", r.returncode, repr(r.stdout), repr(r.stderr))
+try:
+    subprocess.run(["/bin/sleep", "5"], timeout=0.5)
+except subprocess.TimeoutExpired as e:
+    print("timeout expired")

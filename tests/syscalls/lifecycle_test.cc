@@ -38,13 +38,14 @@
 namespace {
 
 using husk_test::BadPtr;
+using husk_test::FailureCount;
+using husk_test::NowMs;
+using husk_test::SleepMs;
 
 // A pid that cannot exist (above PID_MAX_LIMIT).
 constexpr pid_t kNoSuchPid = INT_MAX;
 
 // ---------------------------------------------------------------- helpers
-
-using husk_test::FailureCount;
 
 // Forks. The child runs fn (which may use EXPECT_*/ASSERT_*) and _exits with
 // 0 when fn added no failure, 1 otherwise; it never returns into gtest.
@@ -60,18 +61,6 @@ pid_t Spawn(F&& fn) {
     _exit(FailureCount() > before ? 1 : 0);
   }
   return pid;
-}
-
-void SleepMs(int ms) {
-  struct timespec ts = {0, ms * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
-long NowMs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 std::string Describe(int status) {
@@ -2563,14 +2552,14 @@ TEST(JobControl, OrphanedStoppedGroupGetsHupAndCont) {
   if (a == 0) {
     close(p[0]);
     if (setsid() < 0) _exit(2);
+    // B has its handler from the start: it may be stopped before it runs.
+    g_hup_fd = p[1];
+    signal(SIGHUP, HupHandler);
     pid_t b = fork();
     if (b == 0) {
-      g_hup_fd = p[1];
-      signal(SIGHUP, HupHandler);
       for (;;) pause();
     }
     if (b < 0 || setpgid(b, b) != 0) _exit(3);
-    SleepMs(5);
     if (kill(b, SIGSTOP) != 0) _exit(4);
     int status;
     if (waitpid(b, &status, WUNTRACED) != b || !WIFSTOPPED(status)) _exit(5);

@@ -21,21 +21,12 @@
 
 namespace {
 
+using husk_test::NowMs;
+using husk_test::SleepMs;
+
 constexpr size_t kSigsetSize = 8;
 
 uint64_t Bit(int sig) { return uint64_t{1} << (sig - 1); }
-
-long NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-void SleepMs(long ms) {
-  timespec ts{ms / 1000, (ms % 1000) * 1000000};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
 
 void Block(uint64_t set) { syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, nullptr, kSigsetSize); }
 

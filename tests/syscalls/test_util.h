@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -25,6 +26,20 @@
   } while (0)
 
 namespace husk_test {
+
+// CLOCK_MONOTONIC in milliseconds.
+inline long NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+// Sleeps `ms` milliseconds, through any signal handler that interrupts it.
+inline void SleepMs(long ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
 
 // How many failures the running test has recorded so far.
 inline int FailureCount() {

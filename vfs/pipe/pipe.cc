@@ -1,6 +1,7 @@
 #include "vfs/pipe/pipe.h"
 
 #include <linux/limits.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 
 #include <atomic>
@@ -27,6 +28,15 @@ class Pipe {
   int writers ABSL_GUARDED_BY(mu) = 0;
   WaitQueue readable;  // data arrived or the last writer left
   WaitQueue writable;  // room appeared or the last reader left
+  WaitQueue polled;    // either (poll, select)
+  void NotifyReadable() {
+    readable.NotifyAll();
+    polled.NotifyAll();
+  }
+  void NotifyWritable() {
+    writable.NotifyAll();
+    polled.NotifyAll();
+  }
 
   uint64_t ino() const { return ino_; }
   const timespec& time() const { return time_; }
@@ -47,9 +57,24 @@ class PipeEnd final : public FileDescription {
       absl::MutexLock lock(&pipe_->mu);
       (Readable() ? pipe_->readers : pipe_->writers)--;
     }
-    pipe_->readable.NotifyAll();
-    pipe_->writable.NotifyAll();
+    pipe_->NotifyReadable();
+    pipe_->NotifyWritable();
   }
+
+  short Readiness(short events) override {
+    absl::MutexLock lock(&pipe_->mu);
+    short ready = 0;
+    if (Readable()) {
+      if (!pipe_->buf.empty()) ready |= POLLIN | POLLRDNORM;
+      if (pipe_->writers == 0) ready |= POLLHUP;
+    } else {
+      // Room for an atomic write; with no reader a write would fail.
+      if (kPipeSize - pipe_->buf.size() >= kPipeBuf) ready |= POLLOUT | POLLWRNORM;
+      if (pipe_->readers == 0) ready |= POLLERR;
+    }
+    return ready & (events | POLLHUP | POLLERR);
+  }
+  WaitQueue* ReadinessQueue() override { return &pipe_->polled; }
 
   Result<size_t> Read(const IoVecs& dst) override {
     const size_t want = TotalLength(dst);
@@ -67,7 +92,7 @@ class PipeEnd final : public FileDescription {
             pipe_->buf.erase(pipe_->buf.begin(), pipe_->buf.begin() + static_cast<long>(k));
             done += k;
           }
-          pipe_->writable.NotifyAll();
+          pipe_->NotifyWritable();
           return n;
         }
         if (pipe_->writers == 0) return 0;  // end of file
@@ -119,7 +144,7 @@ class PipeEnd final : public FileDescription {
           const size_t n = std::min(room, left);
           copy_in(done, n);
           done += n;
-          pipe_->readable.NotifyAll();
+          pipe_->NotifyReadable();
           if (done == total) return done;
         }
       }

@@ -70,7 +70,13 @@ TEST_F(Fault, HonoursFileOffset) {
 
 TEST_F(Fault, OnPopulatedPageIsARealFault) {
   MapAnonAt(kFixed, kPage, PROT_READ);
-  EXPECT_FALSE(mm_->HandleFault(kFixed));  // e.g. a write to a read-only page
+  // Retried once (another thread may have populated the page while this
+  // one waited), then real: e.g. a write to a read-only page.
+  EXPECT_TRUE(mm_->HandleFault(kFixed));
+  EXPECT_FALSE(mm_->HandleFault(kFixed));
+  // And the next one at that page is retried once again.
+  EXPECT_TRUE(mm_->HandleFault(kFixed + 8));
+  EXPECT_FALSE(mm_->HandleFault(kFixed + 8));
 }
 
 TEST_F(Fault, OnHoleIsNotResolved) {
