@@ -96,6 +96,7 @@ Result<struct statfs> Inode::StatFs() {
 }
 
 Result<void> Inode::SetTimes(const timespec&, const timespec&) { return Errno(EROFS); }
+Result<void> Inode::SetMode(mode_t) { return Errno(EROFS); }
 
 Result<std::shared_ptr<Dentry>> Dentry::Child(std::string_view name) {
   {

@@ -104,6 +104,8 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual Result<void> Truncate(uint64_t size);
   // Sets access and modification times (ctime becomes now), as utimensat.
   virtual Result<void> SetTimes(const timespec& atime, const timespec& mtime);
+  // chmod(2): the permission bits (07777) become `mode`.
+  virtual Result<void> SetMode(mode_t mode);
   // An unnamed regular file in this directory (open's O_TMPFILE).
   virtual Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds);
   // statfs(2) of the filesystem the inode is on.

@@ -374,7 +374,44 @@ Result<uint64_t> SetTimes(Task& t, const vfs::Path& p, std::optional<TimePair> t
   return 0;
 }
 
+// chmod(2) of the file at `p`: its owner or CAP_FOWNER. Without
+// CAP_FSETID, a caller outside the file's group loses the set-group-ID bit.
+Result<uint64_t> SetMode(Task& t, const vfs::Path& p, mode_t mode) {
+  const auto& inode = p.dentry->inode();
+  if (inode->IsSymlink()) return Errno(EOPNOTSUPP);
+  struct stat st = TRY(inode->Stat());
+  if (!t.creds().OwnerOrCapable(st.st_uid)) return Errno(EPERM);
+  if (p.mount->read_only()) return Errno(EROFS);
+  mode &= 07777;
+  const auto& c = t.creds();
+  const bool in_group = c.fsgid == st.st_gid ||
+                        std::find(c.groups.begin(), c.groups.end(), st.st_gid) != c.groups.end();
+  if (!in_group && !c.HasCapability(CAP_FSETID)) mode &= ~S_ISGID;
+  TRY(inode->SetMode(mode));
+  return 0;
+}
+
 }  // namespace
+
+Result<uint64_t> Chmod(Task& t, const SyscallArgs& a) {
+  std::string path = TRY(CopyInPath(t, a.ptr(0)));
+  vfs::Path p = TRY(t.kernel().vfs().Resolve(t.Lookup(), t.fs().cwd, path, true));
+  return SetMode(t, p, a.u32(1));
+}
+
+Result<uint64_t> Fchmodat(Task& t, const SyscallArgs& a) {
+  std::string path = TRY(CopyInPath(t, a.ptr(1)));
+  vfs::Path start = TRY(StartPath(t, a.fd(0), path));
+  vfs::Path p = TRY(t.kernel().vfs().Resolve(t.Lookup(), start, path, true));
+  return SetMode(t, p, a.u32(2));
+}
+
+Result<uint64_t> Fchmod(Task& t, const SyscallArgs& a) {
+  auto file = TRY(t.fds().Get(a.fd(0)));
+  if (file->flags() & O_PATH) return Errno(EBADF);
+  if (!file->path().valid()) return Errno(EPERM);  // PARTIAL(host fds): stdio keeps its mode
+  return SetMode(t, file->path(), a.u32(1));
+}
 
 Result<uint64_t> Statfs(Task& t, const SyscallArgs& a) {
   std::string path = TRY(CopyInPath(t, a.ptr(0)));

@@ -75,6 +75,9 @@ Result<uint64_t> Setsid(Task& t, const SyscallArgs& a);  // setsid(2)
 Result<uint64_t> RtSigreturn(Task& t, const SyscallArgs& a);  // rt_sigreturn(2)
 Result<uint64_t> RtSigsuspend(Task& t, const SyscallArgs& a);  // rt_sigsuspend(2)
 Result<uint64_t> RtSigtimedwait(Task& t, const SyscallArgs& a);  // rt_sigtimedwait(2)
+Result<uint64_t> Chmod(Task& t, const SyscallArgs& a);  // chmod(2), file.cc
+Result<uint64_t> Fchmod(Task& t, const SyscallArgs& a);  // fchmod(2)
+Result<uint64_t> Fchmodat(Task& t, const SyscallArgs& a);  // fchmodat(2)
 Result<uint64_t> Poll(Task& t, const SyscallArgs& a);  // poll(2), poll.cc
 Result<uint64_t> Ppoll(Task& t, const SyscallArgs& a);  // ppoll(2)
 Result<uint64_t> Select(Task& t, const SyscallArgs& a);  // select(2)

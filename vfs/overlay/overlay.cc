@@ -119,6 +119,11 @@ class OverlayInode final : public Inode {
     return Current()->SetTimes(atime, mtime);
   }
 
+  Result<void> SetMode(mode_t mode) override {
+    TRY(CopyUp());
+    return Current()->SetMode(mode);
+  }
+
   Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds) override {
     TRY(CopyUp());
     return Current()->CreateTmpfile(mode, creds);

@@ -171,6 +171,13 @@ class TmpfsInode : public Inode {
     return Ok();
   }
 
+  Result<void> SetMode(mode_t mode) override {
+    absl::MutexLock lock(&mu_);
+    st_.st_mode = (st_.st_mode & S_IFMT) | (mode & 07777);
+    st_.st_ctim = Now();
+    return Ok();
+  }
+
   Result<size_t> ReadAt(const IoVecs& dst, uint64_t offset) {
     absl::MutexLock lock(&mu_);
     if (offset >= size_) return 0;

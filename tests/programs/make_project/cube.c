@@ -1,0 +1,2 @@
+#include "util.h"
+int cube(int x) { return square(x) * x; }

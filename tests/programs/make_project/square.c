@@ -1,0 +1,2 @@
+#include "util.h"
+int square(int x) { return x * x; }
