@@ -31,6 +31,7 @@
 
 #include <gtest/gtest.h>
 
+#include "caps_util.h"
 #include "test_util.h"
 
 namespace {
@@ -68,35 +69,13 @@ std::array<uint32_t, 3> ResGid() {
 }
 using Ids = std::array<uint32_t, 3>;
 
-struct Caps {
-  uint64_t effective = 0;
-  uint64_t permitted = 0;
-  uint64_t inheritable = 0;
-};
+using husk_test::Caps;
+using husk_test::GetCaps;
+using husk_test::SetCaps;
 
 long CapGet(uint32_t version, pid_t pid, __user_cap_data_struct* data) {
   __user_cap_header_struct h{version, pid};
   return syscall(SYS_capget, &h, data);
-}
-
-Caps GetCaps(pid_t pid = 0) {
-  __user_cap_data_struct d[2] = {};
-  EXPECT_EQ(CapGet(_LINUX_CAPABILITY_VERSION_3, pid, d), 0) << strerror(errno);
-  Caps c;
-  c.effective = d[0].effective | uint64_t{d[1].effective} << 32;
-  c.permitted = d[0].permitted | uint64_t{d[1].permitted} << 32;
-  c.inheritable = d[0].inheritable | uint64_t{d[1].inheritable} << 32;
-  return c;
-}
-
-long SetCaps(const Caps& c, pid_t pid = 0) {
-  __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, pid};
-  __user_cap_data_struct d[2];
-  d[0] = {static_cast<uint32_t>(c.effective), static_cast<uint32_t>(c.permitted),
-          static_cast<uint32_t>(c.inheritable)};
-  d[1] = {static_cast<uint32_t>(c.effective >> 32), static_cast<uint32_t>(c.permitted >> 32),
-          static_cast<uint32_t>(c.inheritable >> 32)};
-  return syscall(SYS_capset, &h, d);
 }
 
 uint64_t BoundingSet() {

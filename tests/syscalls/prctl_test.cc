@@ -23,6 +23,7 @@
 
 #include <gtest/gtest.h>
 
+#include "caps_util.h"
 #include "test_util.h"
 
 namespace {
@@ -45,28 +46,9 @@ int GetPdeathsig() {
   return sig;
 }
 
-struct Caps {
-  uint64_t effective, permitted, inheritable;
-};
-
-Caps GetCaps() {
-  __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct d[2] = {};
-  EXPECT_EQ(syscall(SYS_capget, &h, d), 0) << strerror(errno);
-  return {d[0].effective | uint64_t{d[1].effective} << 32,
-          d[0].permitted | uint64_t{d[1].permitted} << 32,
-          d[0].inheritable | uint64_t{d[1].inheritable} << 32};
-}
-
-long SetCaps(const Caps& c) {
-  __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct d[2];
-  d[0] = {static_cast<uint32_t>(c.effective), static_cast<uint32_t>(c.permitted),
-          static_cast<uint32_t>(c.inheritable)};
-  d[1] = {static_cast<uint32_t>(c.effective >> 32), static_cast<uint32_t>(c.permitted >> 32),
-          static_cast<uint32_t>(c.inheritable >> 32)};
-  return syscall(SYS_capset, &h, d);
-}
+using husk_test::Caps;
+using husk_test::GetCaps;
+using husk_test::SetCaps;
 
 // Waits for any child, retrying on EINTR.
 pid_t WaitAny(int* status) {
