@@ -7,6 +7,7 @@
 // Export i (in command-line order) is what Client::Attach(i) reaches.
 // Exports are read-only unless marked :rw.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/prctl.h>
 
 #include <charconv>
@@ -91,6 +92,11 @@ std::vector<ServedExport> OpenExports(const std::vector<Export>& exports) {
 
 int Main(int argc, char** argv) {
   SetProgramName("gofer");
+  // The gofer shares the sentry's process group: a Ctrl-C, a hang-up or a
+  // kill of the whole group at the terminal is meant for the sandbox, which
+  // the sentry forwards it to, and the sandbox may go on using its files.
+  // The gofer ends when the sentry does (PR_SET_PDEATHSIG).
+  for (int sig : {SIGINT, SIGQUIT, SIGHUP, SIGTERM}) ::signal(sig, SIG_IGN);
   Options opts = ParseArgs(argc, argv);
   std::vector<ServedExport> exports = OpenExports(opts.exports);
   // PARTIAL(hardening): here, with the export roots open and before the

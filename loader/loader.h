@@ -98,6 +98,12 @@ struct StackSpec {
 struct StackImage {
   uint64_t sp = 0;
   std::vector<uint8_t> bytes;
+  // Where the argv and envp strings lie, NULs included (mm_struct's
+  // arg_start/arg_end, env_start/env_end: /proc/[pid]/cmdline, environ).
+  uint64_t arg_start = 0;
+  uint64_t arg_end = 0;
+  uint64_t env_start = 0;
+  uint64_t env_end = 0;
 };
 
 // Builds the initial stack for a stack whose top (exclusive) is `stack_top`.

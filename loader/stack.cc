@@ -200,7 +200,12 @@ Result<StackImage> BuildStack(uint64_t stack_top, const StackSpec& spec, uint64_
   if (l.platform) image.String(*l.platform, spec.platform);
   image.Bytes(l.random, spec.random.data(), spec.random.size());
   WriteTable(image, l, FullAuxv(spec, l));
-  return StackImage{.sp = l.sp, .bytes = std::move(image).Release()};
+  StackImage out{.sp = l.sp, .bytes = std::move(image).Release()};
+  out.arg_start = l.argv.front();
+  out.arg_end = l.argv.back() + argv.back().size() + 1;
+  out.env_start = spec.envp.empty() ? out.arg_end : l.envp.front();
+  out.env_end = spec.envp.empty() ? out.arg_end : l.envp.back() + spec.envp.back().size() + 1;
+  return out;
 }
 
 }  // namespace husk::loader

@@ -20,6 +20,8 @@ namespace husk::platform {
 // The application thread's registers: general purpose and FP/SSE state.
 struct Regs {
   user_regs_struct gp{};
+  // Loaded into the thread by its first Switch unless SetFp/SetXstate came
+  // first; from then on the thread itself holds the current FP state.
   user_fpregs_struct fp{};
 
   uint64_t syscall_nr() const { return gp.orig_rax; }
@@ -34,6 +36,49 @@ struct Regs {
     }
   }
   void set_return(uint64_t v) { gp.rax = v; }
+};
+
+// The host's XSAVE layout (Intel SDM vol. 1 ch. 13, standard format), the
+// same for every thread of the sandbox.
+struct XstateLayout {
+  // Bytes of Context::GetXstate/SetXstate's area: every user state
+  // component the host enables. 0: the CPU has no XSAVE, only FXSAVE.
+  uint32_t size = 0;
+  // The user state components the host enables (XCR0).
+  uint64_t features = 0;
+  // What a signal frame holds (Linux's default fpstate): the enabled
+  // components but the dynamically enabled ones (AMX tile data), and the
+  // bytes they take.
+  uint64_t frame_features = 0;
+  uint32_t frame_size = 0;
+  // MXCSR bits the CPU implements (FXSAVE's MXCSR_MASK, 0xffbf if it says 0).
+  uint32_t mxcsr_mask = 0xffbf;
+  // Standard-format offset and size of each component from 2 on (CPUID
+  // leaf 0xD); 0 for components the host does not enable.
+  uint32_t offset[64] = {};
+  uint32_t component_size[64] = {};
+};
+
+// Routines of the platform's, present in every address space, that signal
+// delivery resumes a thread at so that the FP/extended state moves between
+// the registers and an x86-64 rt_sigframe in application memory without a
+// trip through the sentry (ptrace: stub.S). eax/r8d/r9d below are
+// component masks, edx is 0; the masks must exclude components XFD guards
+// (AMX).
+struct SignalTrampolines {
+  // A handler's entry: rsp at a written frame whose uc_mcontext.fpstate
+  // points at an XSAVE area with sw bytes, a zeroed header and magic2 in
+  // place, and whose uc_mcontext.__reserved1[0] holds the handler. Saves
+  // the eax components there (XSTATE_BV's FP and SSE bits always set),
+  // resets the r8d ones to their initial state (MXCSR 0x1f80), restores rcx
+  // and r8 from uc_mcontext, and jumps to the handler with rdx = &uc and
+  // rax = 0; RFLAGS untouched.
+  uint64_t enter = 0;
+  // rt_sigreturn's end: rcx at a valid XSAVE area, rsp at {rax, rdx, rcx,
+  // r8, r9, then an IRET frame: rip, cs, rflags, rsp, ss}. Loads the r9d
+  // components from the area (XRSTOR), resets the r8d ones, restores the
+  // five registers and IRETs.
+  uint64_t ret = 0;
 };
 
 // Why Context::Switch returned.
@@ -113,11 +158,21 @@ class Context {
   // read its CPU clock, so the stub thread reads it itself (ptrace: one
   // injected clock_gettime, about a syscall round trip).
   virtual Result<timespec> CpuTime(bool thread_only) = 0;
-  // The thread's FP/SSE state now (signal frames, fork), and setting it
-  // (sigreturn). PARTIAL(xstate): the legacy FXSAVE area only; AVX upper
-  // halves are not saved across a handler.
+  // The thread's legacy FXSAVE state (x87/SSE) now (fork), and setting it
+  // (exec); the rest of the extended state is left as it is.
   virtual Result<void> GetFp(user_fpregs_struct& fp) = 0;
   virtual Result<void> SetFp(const user_fpregs_struct& fp) = 0;
+  // The thread's whole FP/extended state as a standard-format XSAVE area of
+  // Xstate().size bytes (ptrace NT_X86_XSTATE), and setting it (signal
+  // frames, sigreturn). Before the thread's first run it is what the thread
+  // inherited at clone. Setting needs a valid area: header reserved bytes
+  // zero, no unknown component, MXCSR within the mask, else EINVAL.
+  virtual const XstateLayout& Xstate() = 0;
+  virtual Result<void> GetXstate(std::span<uint8_t> area) = 0;
+  virtual Result<void> SetXstate(std::span<const uint8_t> area) = 0;
+  // The platform's signal trampolines; zeros if it has none (then signal
+  // frames go through GetXstate/SetXstate).
+  virtual SignalTrampolines Trampolines() = 0;
 };
 
 class Platform {

@@ -24,12 +24,15 @@
 #include "sentry/host/seccomp.h"
 #include "sentry/host/signals.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/proc_source.h"
 #include "sentry/syscalls/strace_format.h"
 #include "sentry/syscalls/syscalls.h"
 #include "vfs/dev/devfs.h"
 #include "vfs/goferfs/goferfs.h"
 #include "vfs/host/host_file.h"
 #include "vfs/overlay/overlay.h"
+#include "vfs/proc/procfs.h"
+#include "vfs/sys/sysfs.h"
 #include "vfs/tmpfs/tmpfs.h"
 
 extern char** environ;
@@ -57,7 +60,8 @@ constexpr char kRunUsage[] =
     "it was killed by signal N. The sandbox's root is a private, writable\n"
     "overlay over the host's files (served read-only by the gofer): the program\n"
     "may change anything, and nothing it writes reaches the host. It has its own\n"
-    "/dev (null, zero, full, random, urandom).\n"
+    "/dev (null, zero, full, random, urandom), and a /proc and /sys that show\n"
+    "the sandbox's processes, mounts and CPUs, not the host's.\n"
     "\n"
     "SIGINT, SIGQUIT and SIGHUP sent to sentry run (a Ctrl-C, a hangup) go to\n"
     "PROG's process group inside the sandbox. SIGTERM ends every process in\n"
@@ -330,22 +334,23 @@ int Run(int argc, char** argv) {
     if (auto f = vfs::NewHostFile(fd)) (void)fds->InstallAt(fd, std::move(f), false, 3);
   }
 
-  std::vector<gofer::Export> exports{{"/", false}};
-  for (const auto& m : flags.mounts) exports.push_back({m.host, false});
-  auto spawned = gofer::StartGofer(SelfDir() + "/gofer", exports);
-  if (!spawned) Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(spawned.error().value())));
   // From here on (and in every thread started from here) the signals meant
   // for the sandbox wait for the forwarder.
   host::SignalForwarder forwarder;
-
-  HUSK_DEBUG("gofer forked");
-  // While the gofer starts: the memory file, the platform and the first
-  // stub.
+  // The memory file and the platform first: the platform makes the
+  // sandbox's first stub on a thread of its own, which then overlaps with
+  // the gofer's start (vfork holds this thread until the gofer's exec).
   auto memory = mm::MemoryFile::Create(1ULL << 40);
   if (!memory) Die(1, fmt::format("cannot create the memory file: {}", ErrnoText(memory.error().value())));
   auto platform = platform::NewPtracePlatform((*memory)->fd());
   if (!platform) Die(1, fmt::format("cannot start the ptrace platform: {}", ErrnoText(platform.error().value())));
   HUSK_DEBUG("memory file and platform");
+
+  std::vector<gofer::Export> exports{{"/", false}};
+  for (const auto& m : flags.mounts) exports.push_back({m.host, false});
+  auto spawned = gofer::StartGofer(SelfDir() + "/gofer", exports);
+  if (!spawned) Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(spawned.error().value())));
+  HUSK_DEBUG("gofer forked");
   kernel::KernelOptions opts;
   opts.strace = flags.strace;
   auto kernel = std::make_unique<kernel::Kernel>(opts, std::move(*platform), std::move(*memory));
@@ -392,14 +397,14 @@ int Run(int argc, char** argv) {
   };
   mount_on("/dev", vfs::NewDevMount());
   // POSIX shared memory and named semaphores (shm_open, sem_open).
-  mount_on("/dev/shm", vfs::NewTmpfsMount(01777, vfs::Credentials{}, "shm"));
+  // Its pages live in the memory file, so that MAP_SHARED maps them.
+  mount_on("/dev/shm", vfs::NewTmpfsMount(01777, vfs::Credentials{}, "shm", &k.memory_file()));
   // The host's /proc and /sys describe the host (and /proc/self the
-  // gofer): they must not show through the root. PARTIAL(procfs, sysfs):
-  // the sandbox's own come with the VFS work; until then both are empty.
-  for (const char* where : {"/proc", "/sys"}) {
-    auto empty = vfs::NewTmpfsMount(0555, vfs::Credentials{}, "none");
-    mount_on(where, std::make_shared<vfs::Mount>(empty->root(), "tmpfs", "none", /*read_only=*/true));
-  }
+  // gofer): they must not show through the root. The sandbox has its own:
+  // its processes, its mounts, its CPUs. The source reads the host's
+  // cpuinfo now, before the sentry confines itself.
+  mount_on("/proc", vfs::NewProcMount(k.vfs(), kernel::NewProcSource(k)));
+  mount_on("/sys", vfs::NewSysMount(kernel::SandboxCpus()));
   for (size_t i = 0; i < flags.mounts.size(); ++i) {
     auto m = vfs::NewGoferMount(client, static_cast<uint32_t>(i + 1), true, flags.mounts[i].host);
     if (!m) Die(1, fmt::format("--mount {}: {}", flags.mounts[i].host, ErrnoText(m.error().value())));

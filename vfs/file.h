@@ -90,12 +90,26 @@ class FileDescription {
   virtual std::shared_ptr<const ScopedFd> HostPages() { return nullptr; }
   // Whether writes are dropped unread (/dev/null).
   virtual bool DiscardsWrites() const { return false; }
+  // Whether a write(2) failing with EPIPE raises SIGPIPE: pipes and stream
+  // sockets do, datagram and seqpacket sockets do not.
+  virtual bool EpipeRaisesSigpipe() const { return true; }
   // poll(2): the POLL* events that hold now (of `events`, plus POLLERR and
   // POLLHUP whether asked or not), and the queue notified when they may
   // change (null: they never do). Default: ready to read and to write, as
   // a regular file always is.
   virtual short Readiness(short events);
   virtual WaitQueue* ReadinessQueue() { return nullptr; }
+  // A file that is the host's (the caller's terminal or stdio): the host fd
+  // whose readiness a waiter watches instead of a queue; -1 otherwise.
+  virtual int HostPollFd() const { return -1; }
+  // A file with no path in the tree (pipe2, socket, eventfd, epoll ...):
+  // the name /proc/[pid]/fd shows for it (Linux's d_dname), as
+  // "anon_inode:[eventfd]". Empty: procfs names it by its type
+  // ("pipe:[ino]", "socket:[ino]").
+  virtual std::string AnonName() const { return ""; }
+  // open(2) of /proc/[pid]/fd/N for such a file: a pipe gives a new open
+  // of the same pipe; anything else cannot be reopened (ENXIO).
+  virtual Result<std::shared_ptr<FileDescription>> Reopen(int) { return Errno(ENXIO); }
 
   const Path& path() const { return path_; }
   Inode* inode() const;

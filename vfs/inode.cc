@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace husk::vfs {
 
@@ -81,8 +82,20 @@ Result<std::shared_ptr<Inode>> Inode::MakeSymlink(std::string_view, std::string_
 Result<void> Inode::Unlink(std::string_view) { return IsDir() ? Errno(EROFS) : Errno(ENOTDIR); }
 Result<void> Inode::RemoveDir(std::string_view) { return IsDir() ? Errno(EROFS) : Errno(ENOTDIR); }
 Result<std::string> Inode::ReadLink() { return Errno(EINVAL); }
-Result<std::shared_ptr<Inode>> Inode::CreateTmpfile(mode_t, const Credentials&) {
+Result<std::shared_ptr<Inode>> Inode::CreateTmpfile(mode_t, const Credentials&, bool) {
   return IsDir() ? Errno(EOPNOTSUPP) : Errno(ENOTDIR);
+}
+// A filesystem without these operations: EPERM, as Linux's VFS says when
+// the inode has no mknod/link/rename (read-only mounts fail earlier, EROFS).
+Result<std::shared_ptr<Inode>> Inode::MakeNode(std::string_view, mode_t, dev_t, const Credentials&) {
+  return IsDir() ? Errno(EPERM) : Errno(ENOTDIR);
+}
+Result<std::shared_ptr<Inode>> Inode::Link(std::string_view, const std::shared_ptr<Inode>&) {
+  return IsDir() ? Errno(EPERM) : Errno(ENOTDIR);
+}
+Result<void> Inode::Rename(std::string_view, Inode&, std::string_view, unsigned,
+                           const Credentials&) {
+  return IsDir() ? Errno(EPERM) : Errno(ENOTDIR);
 }
 Result<void> Inode::Truncate(uint64_t) { return IsDir() ? Errno(EISDIR) : Errno(EINVAL); }
 Result<struct statfs> Inode::StatFs() {
@@ -99,10 +112,18 @@ Result<void> Inode::SetTimes(const timespec&, const timespec&) { return Errno(ER
 Result<void> Inode::SetMode(mode_t) { return Errno(EROFS); }
 
 Result<std::shared_ptr<Dentry>> Dentry::Child(std::string_view name) {
+  std::shared_ptr<Dentry> cached;
   {
     absl::MutexLock lock(&mu_);
     auto it = children_.find(name);
-    if (it != children_.end()) return it->second;
+    if (it != children_.end()) cached = it->second;
+  }
+  // Revalidate outside the lock: procfs asks the kernel.
+  if (cached) {
+    if (cached->inode()->Revalidate()) return cached;
+    absl::MutexLock lock(&mu_);
+    auto it = children_.find(name);
+    if (it != children_.end() && it->second == cached) children_.erase(it);
   }
   auto inode = TRY(inode_->Lookup(name));
   absl::MutexLock lock(&mu_);
@@ -122,6 +143,40 @@ void Dentry::ForgetChild(std::string_view name) {
   absl::MutexLock lock(&mu_);
   auto it = children_.find(name);
   if (it != children_.end()) children_.erase(it);
+}
+
+void Dentry::Move(Dentry& old_parent, std::string_view old_name, Dentry& new_parent,
+                  std::string_view new_name, bool exchange) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  // Two parents: in address order (renames are serialized, and nothing
+  // else holds two dentries' locks but a parent's and its child's).
+  std::shared_ptr<Dentry> other;  // declared first: a dropped victim dies unlocked
+  Dentry* first = &old_parent;
+  Dentry* second = &new_parent;
+  if (second < first) std::swap(first, second);
+  absl::MutexLock lock1(&first->mu_);
+  std::optional<absl::MutexLock> lock2;
+  if (second != first) lock2.emplace(&second->mu_);
+  auto take = [](Dentry& parent, std::string_view name) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    std::shared_ptr<Dentry> d;
+    if (auto it = parent.children_.find(name); it != parent.children_.end()) {
+      d = std::move(it->second);
+      parent.children_.erase(it);
+    }
+    return d;
+  };
+  auto put = [](Dentry& parent, std::string_view name, std::shared_ptr<Dentry> d)
+                 ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    {
+      absl::MutexLock child_lock(&d->mu_);
+      d->parent_ = parent.weak_from_this();
+      d->name_ = std::string(name);
+    }
+    parent.children_[std::string(name)] = std::move(d);
+  };
+  std::shared_ptr<Dentry> moving = take(old_parent, old_name);
+  other = take(new_parent, new_name);
+  if (moving) put(new_parent, new_name, std::move(moving));
+  if (exchange && other) put(old_parent, old_name, std::move(other));
 }
 
 }  // namespace husk::vfs

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,22 +99,52 @@ class Inode : public std::enable_shared_from_this<Inode> {
                                                      const Credentials& creds);
   virtual Result<void> Unlink(std::string_view name);
   virtual Result<void> RemoveDir(std::string_view name);
+  // mknod(2) of a FIFO, socket or device node: `mode` carries the type
+  // (S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK) and permission bits; `rdev` is
+  // the device number a device node reports. Regular files use Create.
+  virtual Result<std::shared_ptr<Inode>> MakeNode(std::string_view name, mode_t mode, dev_t rdev,
+                                                  const Credentials& creds);
+  // link(2): `target`, a non-directory of this filesystem (EXDEV
+  // otherwise), gets the name `name` here; returns the inode the new name
+  // leads to. ENOENT if `target` has no names left and was not made
+  // linkable (an O_TMPFILE file without O_EXCL is).
+  virtual Result<std::shared_ptr<Inode>> Link(std::string_view name,
+                                              const std::shared_ptr<Inode>& target);
+  // renameat2(2): the entry `old_name` here becomes `new_name` in `new_dir`
+  // (a directory of this filesystem, EXDEV otherwise), replacing what was
+  // there (RENAME_NOREPLACE: EEXIST instead), or trading places with it
+  // (RENAME_EXCHANGE). RENAME_WHITEOUT leaves a whiteout (a 0:0 character
+  // device owned by `creds`) under the old name. Atomic; the caller (the
+  // Vfs) has checked permissions and that no directory moves under itself.
+  virtual Result<void> Rename(std::string_view old_name, Inode& new_dir, std::string_view new_name,
+                              unsigned flags, const Credentials& creds);
   // Symlinks.
   virtual Result<std::string> ReadLink();
+  // A procfs "magic" link (/proc/[pid]/fd/N, exe, cwd, root): the path it
+  // stands for, which a walk jumps to instead of resolving ReadLink()'s
+  // text (Linux's nd_jump_link), so that it reaches deleted files, pipes
+  // and files outside the caller's root. Null for an ordinary symlink.
+  virtual Result<std::optional<Path>> Jump() { return std::optional<Path>(); }
   // Regular files.
   virtual Result<void> Truncate(uint64_t size);
   // Sets access and modification times (ctime becomes now), as utimensat.
   virtual Result<void> SetTimes(const timespec& atime, const timespec& mtime);
   // chmod(2): the permission bits (07777) become `mode`.
   virtual Result<void> SetMode(mode_t mode);
-  // An unnamed regular file in this directory (open's O_TMPFILE).
-  virtual Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds);
+  // An unnamed regular file in this directory (open's O_TMPFILE);
+  // `linkable`: whether link(2) may give it a name (not with O_EXCL).
+  virtual Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds,
+                                                       bool linkable);
   // statfs(2) of the filesystem the inode is on.
   virtual Result<struct statfs> StatFs();
   // Whether files on it can be written at all (EROFS otherwise).
   virtual bool ReadOnly() const { return false; }
   // Whether the inode has no names left (unlinked file, removed directory).
   virtual bool Unlinked() const { return false; }
+  // Whether a cached dentry of this inode still stands for something
+  // (Linux's d_revalidate): procfs's entries of a process go with it.
+  // False makes the next lookup of the name ask the directory again.
+  virtual bool Revalidate() { return true; }
 
  private:
   const mode_t type_;
@@ -122,7 +153,9 @@ class Inode : public std::enable_shared_from_this<Inode> {
 // A name in the tree: parent, name and inode. Children are cached, so each
 // host file is looked up through the gofer once. The tree is owned from the
 // top (a mount holds its root, a dentry its cached children); the parent
-// link is weak so that a dropped tree is freed.
+// link is weak so that a dropped tree is freed. rename(2) moves a dentry
+// (Move), so open files, working directories and mount points below it
+// see their new path.
 class Dentry : public std::enable_shared_from_this<Dentry> {
  public:
   Dentry(std::shared_ptr<Dentry> parent, std::string name, std::shared_ptr<Inode> inode)
@@ -130,8 +163,14 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
         inode_(std::move(inode)) {}
 
   // Null for a root, or once the parent's tree was dropped.
-  std::shared_ptr<Dentry> parent() const { return parent_.lock(); }
-  const std::string& name() const { return name_; }
+  std::shared_ptr<Dentry> parent() const {
+    absl::MutexLock lock(&mu_);
+    return parent_.lock();
+  }
+  std::string name() const {
+    absl::MutexLock lock(&mu_);
+    return name_;
+  }
   const std::shared_ptr<Inode>& inode() const { return inode_; }
   bool IsRoot() const { return root_; }
 
@@ -140,16 +179,22 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   // Adds a child the caller just created.
   std::shared_ptr<Dentry> AddChild(std::string_view name, std::shared_ptr<Inode> inode);
   void ForgetChild(std::string_view name);
+  // Linux's d_move after a rename: the cached child `old_name` of
+  // `old_parent` becomes the child `new_name` of `new_parent`, and a dentry
+  // cached under that name is dropped or, with `exchange`, moves the other
+  // way. The caller serializes renames (so no directory moves under itself).
+  static void Move(Dentry& old_parent, std::string_view old_name, Dentry& new_parent,
+                   std::string_view new_name, bool exchange);
 
   bool mounted() const { return mounted_.load(); }
   void set_mounted(bool m) { mounted_.store(m); }
 
  private:
-  std::weak_ptr<Dentry> parent_;
+  mutable absl::Mutex mu_;  // lock order: a parent's, then its child's
+  std::weak_ptr<Dentry> parent_ ABSL_GUARDED_BY(mu_);
   const bool root_;
-  std::string name_;
+  std::string name_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<Inode> inode_;
-  absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Dentry>, std::less<>> children_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> mounted_{false};
 };

@@ -105,9 +105,13 @@ Result<Path> Vfs::Walk(const LookupContext& ctx, const Path& start, std::string_
     Path next = CrossMounts(Path{cur.mount, child});
     if (next.dentry->inode()->IsSymlink() && (!last || follow_last || trailing)) {
       if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
-      std::string target = TRY(next.dentry->inode()->ReadLink());
-      if (target.empty()) return Errno(ENOENT);
-      next = TRY(Walk(ctx, cur, target, true, symlinks));
+      if (auto jump = TRY(next.dentry->inode()->Jump())) {
+        next = std::move(*jump);
+      } else {
+        std::string target = TRY(next.dentry->inode()->ReadLink());
+        if (target.empty()) return Errno(ENOENT);
+        next = TRY(Walk(ctx, cur, target, true, symlinks));
+      }
     }
     cur = std::move(next);
   }
@@ -144,6 +148,9 @@ Result<ParentAndName> Vfs::ResolveParent(const LookupContext& ctx, const Path& s
     out.parent = TRY(Walk(ctx, start, dir, true, symlinks));
   }
   if (!out.parent.dentry->inode()->IsDir()) return Errno(ENOTDIR);
+  // The last component is looked up in the parent: search permission
+  // (Linux's may_lookup), before whether the name exists.
+  TRY(CheckPermission(TRY(out.parent.dentry->inode()->Stat()), *ctx.creds, X_OK));
   return out;
 }
 
@@ -182,6 +189,11 @@ Result<std::shared_ptr<FileDescription>> Vfs::Open(const LookupContext& ctx, con
       // O_CREAT follows a final symlink and creates its target if missing.
       if (flags & O_NOFOLLOW) return Errno(ELOOP);
       if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
+      // A procfs link leads to an existing file (open("/dev/stdout", O_CREAT)).
+      if (auto jump = TRY(p.dentry->inode()->Jump())) {
+        if (pn.trailing_slash || jump->dentry->inode()->IsDir()) return Errno(EISDIR);
+        return OpenPath(ctx, *jump, flags);
+      }
       std::string target = TRY(p.dentry->inode()->ReadLink());
       if (target.empty()) return Errno(ENOENT);
       pn = TRY(ResolveParent(ctx, pn.parent, target));
@@ -203,7 +215,7 @@ Result<std::shared_ptr<FileDescription>> Vfs::OpenTmpfile(const LookupContext& c
   const auto& inode = dir.dentry->inode();
   if (!inode->IsDir()) return Errno(ENOTDIR);
   TRY(CheckDirWritable(dir, *ctx.creds));
-  auto file = TRY(inode->CreateTmpfile(mode & 07777 & ~umask, *ctx.creds));
+  auto file = TRY(inode->CreateTmpfile(mode & 07777 & ~umask, *ctx.creds, (flags & O_EXCL) == 0));
   // A name that is in no directory, as Linux's "/#ino (deleted)".
   auto st = TRY(file->Stat());
   auto dentry = std::make_shared<Dentry>(dir.dentry, "#" + std::to_string(st.st_ino), std::move(file));

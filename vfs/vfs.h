@@ -24,6 +24,11 @@ inline constexpr size_t kPathMax = 4096;
 // may_create/may_delete): write and search permission, on a writable mount.
 Result<void> CheckDirWritable(const Path& dir, const Credentials& creds);
 
+// mknod(2)'s check of the node type in `mode` (Linux's may_mknod): regular
+// (or 0), FIFO, socket and devices pass; a directory is EPERM, anything
+// else EINVAL.
+Result<void> CheckNodeType(mode_t mode);
+
 // Where a lookup starts: the task's root and working directory.
 struct LookupContext {
   Path root;
@@ -62,6 +67,20 @@ class Vfs {
   Result<std::shared_ptr<FileDescription>> OpenTmpfile(const LookupContext& ctx, const Path& start,
                                                        std::string_view path, int flags, mode_t mode,
                                                        mode_t umask) const;
+  // link(2)/linkat(2): a new name `new_path` (from `new_start`) for the
+  // file at `old`, which the caller resolved (following a final symlink
+  // or not, or the fd of AT_EMPTY_PATH).
+  Result<void> Link(const LookupContext& ctx, const Path& old, const Path& new_start,
+                    std::string_view new_path) const;
+  // renameat2(2) of `old_path` (from `old_start`) to `new_path` (from
+  // `new_start`); `flags`: RENAME_NOREPLACE, RENAME_EXCHANGE,
+  // RENAME_WHITEOUT.
+  Result<void> Rename(const LookupContext& ctx, const Path& old_start, std::string_view old_path,
+                      const Path& new_start, std::string_view new_path, unsigned flags) const;
+  // mknodat(2): a regular file, FIFO, socket or device node at `path`.
+  Result<void> MakeNode(const LookupContext& ctx, const Path& start, std::string_view path,
+                        mode_t mode, dev_t dev, mode_t umask) const;
+
   // Opens a resolved path (exec, /proc links).
   Result<std::shared_ptr<FileDescription>> OpenPath(const LookupContext& ctx, const Path& p,
                                                     int flags) const;
@@ -76,6 +95,9 @@ class Vfs {
   Path Parent(const LookupContext& ctx, const Path& p) const;
   Path CrossMounts(Path p) const;
 
+  // Serializes renames, so that no directory can move under itself
+  // (Linux's s_vfs_rename_mutex). Lock order: this, then the filesystems'.
+  mutable absl::Mutex rename_mu_;
   mutable absl::Mutex mu_;
   std::shared_ptr<Mount> root_ ABSL_GUARDED_BY(mu_);
   // Mount points: the dentry a mount covers, in its parent mount.

@@ -1,6 +1,7 @@
 // The ptrace platform: each address space is a stub process traced with
 // PTRACE_SYSEMU, so every `syscall` the application executes stops the stub
 // before the host kernel runs it and comes to the sentry instead.
+#include <cpuid.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -23,7 +24,9 @@
 
 #include <fstream>
 #include <array>
+#include <algorithm>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <sstream>
@@ -34,21 +37,22 @@
 #include "base/log.h"
 #include "base/packet.h"
 #include "base/scoped_fd.h"
+#include "absl/functional/function_ref.h"
 #include "platform/platform.h"
 
 extern "C" char husk_stub_start[], husk_stub_scratch[], husk_stub_end[], husk_stub_entry[],
-    husk_stub_syscall[], husk_stub_clone[];
+    husk_stub_syscall[], husk_stub_clone[], husk_stub_sigenter[], husk_stub_sigreturn[],
+    husk_stub_map_fd[], husk_stub_map_fd_done[];
 
 namespace husk::platform {
 namespace {
 
 // The fds of every stub: the memory file, the scratch memfd and the stub's
 // end of the donor socket (FileDonor). A donated host fd arrives as the
-// lowest free number, kStubReceivedFd, and is closed once mapped.
+// lowest free number and is closed once mapped.
 constexpr int kStubMemoryFd = 0;
 constexpr int kStubScratchFd = 1;
 constexpr int kStubSocketFd = 2;
-constexpr int kStubReceivedFd = 3;
 constexpr uint64_t kPageSize = 4096;
 constexpr long kRseqFlagUnregister = 1;
 constexpr long kRseqSig = 0x53053053;  // glibc's RSEQ_SIG on x86
@@ -228,23 +232,12 @@ void BindToThisCpu(pid_t tid) {
   sched_setaffinity(tid, sizeof(set), &set);
 }
 
-// Runs one host syscall in stopped, traced stub thread `tid` from the stub
-// page: `entry` is husk_stub_syscall, or husk_stub_clone for a clone whose
-// child must come out untraced and spinning. For clone the result is the
-// child's host tid (the stub's own result is its pid in the stubs' pid
-// namespace), learnt from the PTRACE_EVENT_CLONE/FORK stop.
-Result<uint64_t> InjectSyscall(pid_t tid, const user_regs_struct& base, const char* entry, long nr,
-                               std::array<uint64_t, 6> args, bool* died) {
-  user_regs_struct r = base;
-  r.rip = reinterpret_cast<uint64_t>(entry);
-  r.rax = nr;
-  r.orig_rax = -1;
-  r.rdi = args[0];
-  r.rsi = args[1];
-  r.rdx = args[2];
-  r.r10 = args[3];
-  r.r8 = args[4];
-  r.r9 = args[5];
+// Runs stopped, traced stub thread `tid` from registers `r` (rip at a stub
+// entry) to the int3 that ends the entry's code; returns the registers
+// there. A clone in that code sets `*cloned_out` to the child's host tid.
+// `*died`: the stub is gone or unusable.
+Result<user_regs_struct> RunStubCode(pid_t tid, user_regs_struct r, bool* died, pid_t* cloned_out) {
+  const long nr = static_cast<long>(r.rax);
   if (ptrace(PTRACE_SETREGS, tid, 0, &r) != 0) return Errno(errno);
   pid_t cloned = 0;
   for (;;) {
@@ -278,6 +271,29 @@ Result<uint64_t> InjectSyscall(pid_t tid, const user_regs_struct& base, const ch
     return Errno(EFAULT);
   }
   if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0) return Errno(errno);
+  *cloned_out = cloned;
+  return r;
+}
+
+// Runs one host syscall in stopped, traced stub thread `tid` from the stub
+// page: `entry` is husk_stub_syscall, or husk_stub_clone for a clone whose
+// child must come out untraced and spinning. For clone the result is the
+// child's host tid (the stub's own result is its pid in the stubs' pid
+// namespace), learnt from the PTRACE_EVENT_CLONE/FORK stop.
+Result<uint64_t> InjectSyscall(pid_t tid, const user_regs_struct& base, const char* entry, long nr,
+                               std::array<uint64_t, 6> args, bool* died) {
+  user_regs_struct r = base;
+  r.rip = reinterpret_cast<uint64_t>(entry);
+  r.rax = nr;
+  r.orig_rax = -1;
+  r.rdi = args[0];
+  r.rsi = args[1];
+  r.rdx = args[2];
+  r.r10 = args[3];
+  r.r8 = args[4];
+  r.r9 = args[5];
+  pid_t cloned = 0;
+  r = TRY(RunStubCode(tid, r, died, &cloned));
   int64_t ret = static_cast<int64_t>(r.rax);
   if (ret < 0 && ret > -4096) return Errno(static_cast<int>(-ret));
   if (entry == husk_stub_clone) {
@@ -285,6 +301,50 @@ Result<uint64_t> InjectSyscall(pid_t tid, const user_regs_struct& base, const ch
     return static_cast<uint64_t>(cloned);
   }
   return static_cast<uint64_t>(ret);
+}
+
+// The host's XSAVE layout, learnt once from the first stub thread adopted
+// (ProbeXstate); every thread of every stub shares it.
+XstateLayout& HostXstate() {
+  static XstateLayout layout;
+  return layout;
+}
+
+// Fills HostXstate from stopped, traced thread `tid`: the area's size is
+// what PTRACE_GETREGSET returns of NT_X86_XSTATE, the enabled components
+// are the XCR0 the kernel stores in the area's software bytes (464..471,
+// for debuggers and core files), their places come from CPUID leaf 0xD.
+void ProbeXstate(pid_t tid, uint32_t mxcsr_mask) {
+  XstateLayout& l = HostXstate();
+  if (mxcsr_mask != 0) l.mxcsr_mask = mxcsr_mask;
+  std::vector<uint8_t> area(64 * 1024);  // more than any CPU's XSAVE area
+  iovec iov{area.data(), area.size()};
+  if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov) != 0) return;  // no XSAVE
+  constexpr uint32_t kLegacyAndHeader = 576;
+  if (iov.iov_len < kLegacyAndHeader) return;
+  uint64_t xcr0 = 0;
+  memcpy(&xcr0, area.data() + 464, sizeof(xcr0));
+  if (xcr0 == 0) {
+    uint32_t lo, hi;
+    asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = (uint64_t{hi} << 32) | lo;
+  }
+  l.features = xcr0;
+  // XFEATURE_MASK_USER_DYNAMIC: AMX tile data is in a task's state only
+  // once it asks (arch_prctl ARCH_REQ_XCOMP_PERM), never in default frames.
+  constexpr uint64_t kXtileData = uint64_t{1} << 18;
+  l.frame_features = xcr0 & ~kXtileData;
+  l.frame_size = kLegacyAndHeader;
+  for (int i = 2; i < 63; i++) {
+    if (!(xcr0 & (uint64_t{1} << i))) continue;
+    uint32_t size, offset, ecx, edx;
+    __cpuid_count(0xd, i, size, offset, ecx, edx);
+    if (offset + size > iov.iov_len) continue;
+    l.offset[i] = offset;
+    l.component_size[i] = size;
+    if (l.frame_features & (uint64_t{1} << i)) l.frame_size = std::max(l.frame_size, offset + size);
+  }
+  l.size = static_cast<uint32_t>(iov.iov_len);
 }
 
 // ptrace options of every stub thread: syscall stops marked, death with
@@ -315,11 +375,33 @@ class PtraceThread final : public Context {
     fp_loaded_ = true;
     return Ok();
   }
+  const XstateLayout& Xstate() override { return HostXstate(); }
+  SignalTrampolines Trampolines() override {
+    if (HostXstate().size == 0) return {};
+    return {reinterpret_cast<uint64_t>(husk_stub_sigenter), reinterpret_cast<uint64_t>(husk_stub_sigreturn)};
+  }
+  Result<void> GetXstate(std::span<uint8_t> area) override {
+    if (area.size() != HostXstate().size || area.empty()) return Errno(EINVAL);
+    iovec iov{area.data(), area.size()};
+    if (ptrace(PTRACE_GETREGSET, tid_, NT_X86_XSTATE, &iov) != 0) return Errno(errno);
+    if (iov.iov_len != area.size()) return Errno(EIO);
+    return Ok();
+  }
+  Result<void> SetXstate(std::span<const uint8_t> area) override {
+    if (area.size() != HostXstate().size || area.empty()) return Errno(EINVAL);
+    iovec iov{const_cast<uint8_t*>(area.data()), area.size()};
+    if (ptrace(PTRACE_SETREGSET, tid_, NT_X86_XSTATE, &iov) != 0) return Errno(errno);
+    fp_loaded_ = true;
+    return Ok();
+  }
 
   // Runs one host syscall in the (stopped) stub thread from its code page,
   // starting at `entry` (husk_stub_syscall or husk_stub_clone).
   Result<uint64_t> Inject(const char* entry, long nr, uint64_t a1 = 0, uint64_t a2 = 0,
                           uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0, uint64_t a6 = 0);
+  // Runs stub code from `set` applied to the thread's resting registers;
+  // returns the registers at the code's int3.
+  Result<user_regs_struct> RunStub(absl::FunctionRef<void(user_regs_struct&)> set);
 
   pid_t tid() const { return tid_; }
   bool dead() const { return dead_; }
@@ -339,8 +421,8 @@ class PtraceThread final : public Context {
 // (kStubSocketFd); the stub takes it with recvmsg, whose header lives in the
 // stub's scratch page. That page is the stub's own page ("slot") of a memfd
 // the sentry maps too, so a stub's application threads can disturb only
-// their own process's transfers. The fd arrives as kStubReceivedFd, the
-// stub's lowest free number, and is closed as soon as it is mapped.
+// their own process's transfers. The stub receives, maps and closes the fd
+// in one run of its code (husk_stub_map_fd).
 class FileDonor {
  public:
   static Result<std::shared_ptr<FileDonor>> Create() {
@@ -410,26 +492,40 @@ class FileDonor {
     header.msg_controllen = CMSG_SPACE(sizeof(int));
     memcpy(page, &header, sizeof(header));
     memset(page + kControl, 0, CMSG_SPACE(sizeof(int)));
+    // The fd's number lands here; without an fd, -1 makes mmap fail.
+    constexpr uint64_t kReceived = kControl + CMSG_LEN(0);
+    const int none = -1;
+    memcpy(page + kReceived, &none, sizeof(none));
 
     char byte = 0;
     const iovec out{&byte, 1};
     TRY(SendPacket(sentry_end_.get(), std::span(&out, 1), fd, MSG_DONTWAIT));
 
-    auto got = t.Inject(husk_stub_syscall, SYS_recvmsg, kStubSocketFd, stub, 0);
-    cmsghdr arrived;
-    int received = -1;
-    memcpy(&arrived, page + kControl, sizeof(arrived));
-    memcpy(&received, page + kControl + CMSG_LEN(0), sizeof(int));
-    if (!got || *got != 1 || arrived.cmsg_type != SCM_RIGHTS || received != kStubReceivedFd) {
-      // Whatever is still queued must not reach the next transfer.
+    // recvmsg, mmap and close in one run of the stub (husk_stub_map_fd).
+    auto r = t.RunStub([&](user_regs_struct& regs) {
+      regs.rip = reinterpret_cast<uint64_t>(husk_stub_map_fd);
+      regs.rdi = kStubSocketFd;
+      regs.rsi = stub;
+      regs.rdx = 0;
+      regs.r8 = stub + kReceived;
+      regs.r12 = addr;
+      regs.r13 = len;
+      regs.r14 = static_cast<uint64_t>(prot);
+      regs.r15 = MAP_PRIVATE | MAP_FIXED;
+      regs.rbp = offset;
+    });
+    if (!r) {
       Drain();
-      if (received == kStubReceivedFd) (void)t.Inject(husk_stub_syscall, SYS_close, kStubReceivedFd);
-      return got ? Errno(EIO) : got.error();
+      return r.error();
     }
-    auto mapped = t.Inject(husk_stub_syscall, SYS_mmap, addr, len, prot, MAP_PRIVATE | MAP_FIXED,
-                           kStubReceivedFd, offset);
-    (void)t.Inject(husk_stub_syscall, SYS_close, kStubReceivedFd);
-    if (!mapped) return mapped.error();
+    const int64_t ret = static_cast<int64_t>(r->rax);
+    if (r->rip != reinterpret_cast<uint64_t>(husk_stub_map_fd_done)) {
+      // Nothing (or not the whole message) was received: whatever is still
+      // queued must not reach the next transfer.
+      Drain();
+      return ret < 0 && ret > -4096 ? Errno(static_cast<int>(-ret)) : Errno(EIO);
+    }
+    if (ret < 0 && ret > -4096) return Errno(static_cast<int>(-ret));
     return Ok();
   }
 
@@ -656,6 +752,8 @@ Result<void> PtraceThread::Adopt() {
   initial_fp_.cwd = 0x37f;
   initial_fp_.mxcsr = 0x1f80;
   initial_fp_.mxcr_mask = fp.mxcr_mask;
+  static std::once_flag xstate_probed;
+  std::call_once(xstate_probed, [&] { ProbeXstate(tid_, fp.mxcr_mask); });
   as_->Register(tracer_, this);
   if (as_->TakeNeedsReset()) TRY(as_->Reset(*this));
   return Ok();
@@ -700,6 +798,18 @@ Result<uint64_t> PtraceThread::Inject(const char* entry, long nr, uint64_t a1, u
   auto r = InjectSyscall(tid_, stub_regs_, entry, nr, {a1, a2, a3, a4, a5, a6}, &died);
   if (died) dead_ = true;
   return r;
+}
+
+Result<user_regs_struct> PtraceThread::RunStub(absl::FunctionRef<void(user_regs_struct&)> set) {
+  if (dead_) return Errno(EFAULT);
+  user_regs_struct r = stub_regs_;
+  r.orig_rax = -1;
+  set(r);
+  bool died = false;
+  pid_t cloned = 0;
+  auto out = RunStubCode(tid_, r, &died, &cloned);
+  if (died) dead_ = true;
+  return out;
 }
 
 Event PtraceThread::Switch(Regs& regs) {
@@ -765,15 +875,21 @@ class Zygote {
   }
 
   // A new stub process, untraced and spinning, for some thread to adopt.
-  // The zygote keeps one made in advance, so the first address space (and
-  // each exec after a vfork) need not wait for a clone.
+  // The zygote makes one in advance for the first address space. It makes
+  // the next one only when asked: most sandboxes (a program that never
+  // execs a child) would never use it, and the clone would compete with
+  // the program for the CPU. From the second request on, it keeps one
+  // spare, so each exec after a vfork need not wait for a clone.
   Result<pid_t> Clone() {
     absl::MutexLock lock(&mu_);
+    ++waiting_;
     mu_.Await(absl::Condition(
         +[](Zygote* z) { return z->failed_ || !z->spawned_.empty(); }, this));
+    --waiting_;
     if (spawned_.empty()) return Errno(error_);
     pid_t pid = spawned_.front();
     spawned_.erase(spawned_.begin());
+    ++taken_;
     return pid;
   }
 
@@ -787,6 +903,8 @@ class Zygote {
   absl::Mutex mu_;
   static constexpr size_t kSpares = 1;
   std::vector<pid_t> spawned_ ABSL_GUARDED_BY(mu_);
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;  // Clone calls waiting for a stub
+  int taken_ ABSL_GUARDED_BY(mu_) = 0;    // stubs handed out
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool failed_ ABSL_GUARDED_BY(mu_) = false;
   int error_ ABSL_GUARDED_BY(mu_) = 0;
@@ -831,7 +949,11 @@ void Zygote::Serve() {
         break;
       }
       mu_.Await(absl::Condition(
-          +[](Zygote* z) { return z->stopping_ || z->spawned_.size() < kSpares; }, this));
+          +[](Zygote* z) {
+            return z->stopping_ || static_cast<size_t>(z->waiting_) > z->spawned_.size() ||
+                   (z->spawned_.size() < kSpares && z->taken_ != 1);
+          },
+          this));
       if (stopping_) break;
     }
     bool died = false;

@@ -27,6 +27,9 @@ constexpr int kAllowed[] = {
     SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
     SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(lseek), SCMP_SYS(close),
     SCMP_SYS(fstat), SCMP_SYS(fallocate), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+    // Waiting on host stdio interruptibly: a task's ppoll over the host fds
+    // and its wake-up eventfd.
+    SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(eventfd2),
     // Memory: the sentry's heap and the memory file, and the mmap/munmap/
     // mprotect the platform runs inside stubs (which inherit this filter).
     SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(mremap),

@@ -221,6 +221,36 @@ void AccountReapLocked(ThreadGroup& parent, ThreadGroup& child) {
   parent.cpu.children += ReapUsageLocked(child);
 }
 
+CpuTimes GroupCpuLocked(ThreadGroup& tg) {
+  GroupCpu& g = tg.cpu;
+  if (tg.zombie) return g.final;
+  CpuTimes c;
+  c.sys_ns = g.dead_sys_ns;
+  Task* any = nullptr;
+  for (Task* t : tg.tasks) {
+    c.sys_ns += SentryThreadNs(t->host_tid.load());
+    // A thread whose task thread runs has its context until it exits.
+    if (!any && t->host_tid.load() != 0 && !t->exiting && !tg.exiting) any = t;
+  }
+  c.user_ns = g.stub_seen_ns;
+  if (any != nullptr) {
+    const int64_t stub = StubProcessNs(any->context());
+    if (stub >= 0) c.user_ns = std::max(c.user_ns, stub - StubBase(g, any->shared_mm()));
+  }
+  g.reported.user_ns = c.user_ns = std::max(c.user_ns, g.reported.user_ns);
+  g.reported.sys_ns = c.sys_ns = std::max(c.sys_ns, g.reported.sys_ns);
+  return c;
+}
+
+CpuTimes TaskCpuLocked(Task& t) {
+  CpuTimes c;
+  c.sys_ns = std::max(SentryThreadNs(t.host_tid.load()), t.thread_reported.sys_ns);
+  ThreadGroup& tg = t.thread_group();
+  if (tg.tasks.size() == 1) c.user_ns = GroupCpuLocked(tg).user_ns - tg.cpu.dead_user_ns;
+  c.user_ns = std::max<int64_t>({c.user_ns, t.thread_reported.user_ns, 0});
+  return c;
+}
+
 Task* Kernel::LookupTaskLocked(int tid) { return FindTaskLocked(tid); }
 
 void Kernel::ForEachTaskLocked(absl::FunctionRef<void(Task&)> fn) {

@@ -124,6 +124,12 @@ std::optional<CpuTimes> ProcessCpuById(Task& self, int pid);
 // What the caller's process has collected from the children it waited
 // for: RUSAGE_CHILDREN.
 CpuTimes ChildrenCpu(Task& self);
+// For /proc, from any thread, kernel lock held: process `tg`'s usage (a
+// zombie's final figure), and live thread `t`'s. PARTIAL(cpu clocks): a
+// thread's user time is exact only when it is alone in its process (the
+// stub process's clock); otherwise it is not known from outside (0).
+CpuTimes GroupCpuLocked(ThreadGroup& tg);
+CpuTimes TaskCpuLocked(Task& t);
 
 // A new process sharing its parent's stub process (clone with CLONE_VM,
 // without CLONE_THREAD): called on the parent's thread before the child

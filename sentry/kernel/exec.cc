@@ -12,6 +12,7 @@
 #include "loader/loader.h"
 #include "sentry/kernel/credentials.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/signal_frame.h"
 
 namespace husk::kernel {
 namespace {
@@ -194,6 +195,8 @@ Result<void> Kernel::Exec(Task& t, ExecFile file, std::vector<std::string> argv,
   const uint64_t mmap_base = PageDown(stack_top - gap - RandomPages(kMmapRandomBits));
   // The other threads of the process end first (de_thread).
   TRY(DeThread(t));
+  // exec_mm_release: the old image's robust futexes are released.
+  futexes_.ExitRobustList(t);
   // The stub: the prepared one for the first program; a fresh fork of the
   // current one if the address space is shared with a vfork parent;
   // otherwise the current one, emptied. From here on a failure cannot
@@ -264,12 +267,19 @@ Result<void> Kernel::Exec(Task& t, ExecFile file, std::vector<std::string> argv,
   platform::Regs regs = t.context().InitialRegs();
   regs.gp.rip = entry;
   regs.gp.rsp = image.sp;
-  t.SetMemoryManager(std::move(mm));
+  mm->set_arg_region({image.arg_start, image.arg_end, image.env_start, image.env_end, image.sp});
+  std::shared_ptr<mm::MemoryManager> old_mm = t.shared_mm();  // goes outside the lock
+  {
+    // procfs reads another task's memory manager and exe under the lock.
+    absl::MutexLock lock(&mu_);
+    t.SetMemoryManager(std::move(mm));
+    t.set_exe(exe.path);
+  }
+  old_mm.reset();
   t.regs() = regs;
-  t.set_exe(exe.path);
   t.fds().CloseOnExec();
   ExecTaskState(t, path);
-  (void)t.context().SetFp(regs.fp);
+  (void)ResetFpState(t);  // fpu_flush_thread: nothing of the old image's FP/AVX state stays
   {
     absl::MutexLock lock(&mu_);
     t.thread_group().did_exec = true;

@@ -132,4 +132,75 @@ Result<int> Futexes::WakeOp(Task& t, uint64_t addr, uint64_t addr2, bool shared,
   return woken;
 }
 
+bool Futexes::HandleFutexDeath(Task& t, uint64_t addr, bool pi, bool pending) {
+  if (addr & 3) return false;
+  auto word = t.mm().AtomicWord(addr);
+  std::optional<uint32_t> readable;
+  if (!word) {
+    // Not writable: a word this thread does not own is left alone and the
+    // walk goes on; an unreadable one ends it.
+    auto v = t.mm().CopyIn(mm::UserPtr<uint32_t>{addr});
+    if (!v) return false;
+    readable = *v;
+  }
+  const uint32_t tid = static_cast<uint32_t>(t.tid());
+  auto* a = word ? reinterpret_cast<std::atomic<uint32_t>*>(*word) : nullptr;
+  uint32_t old = a ? a->load() : *readable;
+  for (;;) {
+    const uint32_t owner = old & FUTEX_TID_MASK;
+    // A lock or unlock this thread had begun (list_op_pending): an unlocked
+    // word may have a waiter the unlock had yet to wake. The word is left
+    // as it is; the woken waiter takes the free lock.
+    if (pending && !pi && owner == 0) {
+      Wake(t, addr, /*shared=*/true, 1, FUTEX_BITSET_MATCH_ANY);
+      return true;
+    }
+    if (owner != tid) return true;
+    if (a == nullptr) return false;  // ours but read-only: it stays locked
+    const uint32_t next = (old & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+    if (a->compare_exchange_weak(old, next)) break;
+  }
+  // Linux wakes robust futexes as shared ones (glibc waits on them so);
+  // a PI futex's waiters would be woken by its PI state, which we lack.
+  if (!pi && (old & FUTEX_WAITERS)) Wake(t, addr, /*shared=*/true, 1, FUTEX_BITSET_MATCH_ANY);
+  return true;
+}
+
+void Futexes::ExitRobustList(Task& t) {
+  const uint64_t head = t.robust_list();
+  if (head == 0) return;
+  t.set_robust_list(0, 0);
+  // struct robust_list_head { struct robust_list list; long futex_offset;
+  // struct robust_list* list_op_pending; }: pointers whose bit 0 marks a
+  // PI futex.
+  struct Entry {
+    uint64_t addr;
+    bool pi;
+  };
+  auto fetch = [&](uint64_t at) -> std::optional<Entry> {
+    auto v = t.mm().CopyIn(mm::UserPtr<uint64_t>{at});
+    if (!v) return std::nullopt;
+    return Entry{*v & ~1ULL, (*v & 1) != 0};
+  };
+  std::optional<Entry> entry = fetch(head);
+  auto offset = t.mm().CopyIn(mm::UserPtr<int64_t>{head + 8});
+  std::optional<Entry> pending = fetch(head + 16);
+  if (!entry || !offset || !pending) return;
+  for (int limit = kRobustListLimit; entry->addr != head;) {
+    // The next pointer is read first: the futex word may share its memory.
+    std::optional<Entry> next = fetch(entry->addr);
+    // A pending lock may be on the list already: it is handled once, last.
+    if (entry->addr != pending->addr &&
+        !HandleFutexDeath(t, entry->addr + static_cast<uint64_t>(*offset), entry->pi, false)) {
+      return;
+    }
+    if (!next) return;
+    entry = next;
+    if (--limit == 0) break;
+  }
+  if (pending->addr != 0) {
+    (void)HandleFutexDeath(t, pending->addr + static_cast<uint64_t>(*offset), pending->pi, true);
+  }
+}
+
 }  // namespace husk::kernel

@@ -33,6 +33,15 @@ class Futexes {
   // FUTEX_WAKE_OP.
   Result<int> WakeOp(Task& t, uint64_t addr, uint64_t addr2, bool shared, int n, int n2, uint32_t op);
 
+  // A thread's exit or execve (Linux's exit_robust_list): walks the robust
+  // list t registered with set_robust_list(2) in its address space, still
+  // there; each futex on it (and the one in list_op_pending) whose owner is
+  // t gets FUTEX_OWNER_DIED and one waiter woken. The registration goes.
+  // The walk stops at a fault, and after kRobustListLimit entries (a
+  // circular list).
+  void ExitRobustList(Task& t);
+  static constexpr int kRobustListLimit = 2048;  // ROBUST_LIST_LIMIT
+
  private:
   // Private futexes, and shared ones in private memory, are keyed by
   // address space and address; shared ones in a shared mapping by their
@@ -50,6 +59,9 @@ class Futexes {
   };
   Key KeyOf(Task& t, uint64_t addr, bool shared);
   int WakeLocked(const Key& k, int n, uint32_t bitset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // handle_futex_death for the word at `addr`: false if the walk must
+  // stop (a fault or misaligned word).
+  bool HandleFutexDeath(Task& t, uint64_t addr, bool pi, bool pending);
 
   absl::Mutex mu_;
   std::map<Key, std::list<Waiter*>> queues_ ABSL_GUARDED_BY(mu_);

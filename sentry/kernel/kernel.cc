@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "sentry/kernel/pidfd.h"
 
 namespace husk::kernel {
 
@@ -141,9 +142,12 @@ Result<int> Kernel::Clone(Task& parent, const CloneArgs& a) {
       p->children.push_back(tg);
     }
     child = std::make_shared<Task>(*this, tg, tid);
+    // Before the task is visible: kill(2)'s permission check reads them.
+    child->creds() = parent.creds();
     child->sched = parent.sched.ForChild();
     tg->tasks.push_back(child.get());
     tasks_[tid] = child;
+    if (a.pidfd) a.pidfd->BindLocked(tg, child);
   }
   child->SetMemoryManager(mm);
   child->SetContext(std::move(ctx));
@@ -151,7 +155,6 @@ Result<int> Kernel::Clone(Task& parent, const CloneArgs& a) {
   if (map_all) child->set_map_all_on_start();
   child->set_fds((f & CLONE_FILES) ? parent.shared_fds() : parent.fds().Clone());
   child->set_fs((f & CLONE_FS) ? parent.shared_fs() : std::make_shared<FsContext>(parent.fs()));
-  child->creds() = parent.creds();
   InheritTaskState(parent, *child, f);
   child->set_signal_mask(parent.signal_mask());
   child->set_exe(parent.exe());
@@ -235,6 +238,13 @@ void Kernel::TaskExited(Task& t, int) {
     absl::MutexLock lock(&mu_);
     ThreadGroup& tg = t.thread_group();
     std::erase(tg.tasks, &t);
+    // A thread pidfd's thread is gone; the last thread leaves its
+    // credentials for kill(2)'s check on the zombie.
+    if (tg.tasks.empty()) {
+      tg.exit_creds = t.creds();
+      tg.exit_comm = t.name;
+    }
+    tg.pidfd_events.NotifyAll();
     AccountTaskExitedLocked(tg, t);
     ParentThreadExitedLocked(t);
     auto it = tasks_.find(t.tid());
@@ -305,7 +315,7 @@ void Kernel::NotifyParentLocked(ThreadGroup& tg) {
     si.si_signo = tg.exit_signal;
     si.si_code = tg.status.signal ? (tg.status.core ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
     si.si_pid = tg.pid();
-    si.si_uid = 0;
+    si.si_uid = GroupCredentials(tg).uid;
     si.si_status = tg.status.signal ? tg.status.signal : tg.status.code;
     SendToGroupLocked(*p, si);
   }
@@ -329,6 +339,8 @@ void Kernel::ReapLocked(ThreadGroup& tg) {
     }
   }
   groups_.erase(tg.pid());
+  tg.reaped = true;
+  tg.pidfd_events.NotifyAll();
 }
 
 Result<WaitResult> Kernel::Wait(Task& t, const WaitRequest& req) {
@@ -348,6 +360,9 @@ Result<WaitResult> Kernel::Wait(Task& t, const WaitRequest& req) {
           case WaitRequest::Which::kPgid:
             if (c->pgid != req.id) continue;
             break;
+          case WaitRequest::Which::kGroup:
+            if (c.get() != req.group) continue;
+            break;
         }
         // __WCLONE: only children that report with another signal than
         // SIGCHLD; __WALL: both.
@@ -356,6 +371,7 @@ Result<WaitResult> Kernel::Wait(Task& t, const WaitRequest& req) {
         any = true;
         WaitResult r;
         r.pid = c->pid();
+        r.uid = static_cast<int>(GroupCredentials(*c).uid);
         const bool consume = !(req.options & WNOWAIT);
         if (c->zombie) {
           if (!(req.options & WEXITED)) continue;
@@ -520,7 +536,7 @@ void Kernel::NotifyParentStopLocked(ThreadGroup& tg, int why, int status) {
     si.si_signo = SIGCHLD;
     si.si_code = why;
     si.si_pid = tg.pid();
-    si.si_uid = 0;
+    si.si_uid = GroupCredentials(tg).uid;
     si.si_status = status;
     SendToGroupLocked(*p, si);
   }
@@ -541,7 +557,8 @@ void Kernel::SendToGroupLocked(ThreadGroup& tg, const siginfo_t& info) {
   bool blocked_everywhere = !tg.tasks.empty();
   for (Task* t : tg.tasks) blocked_everywhere &= (t->signal_mask() & SigBit(sig)) != 0;
   if (Ignores(tg, sig) && !blocked_everywhere) return;
-  tg.pending.Add(info);
+  tg.pending.Add(info, ChargeLocked(tg, nullptr, sig));
+  tg.signalfd_events.NotifyAll();
   WakeForSignalLocked(tg, sig);
 }
 
@@ -555,49 +572,92 @@ void Kernel::SendToTaskLocked(Task& t, const siginfo_t& info) {
   }
   PrepareSignalLocked(tg, sig);
   if (Ignores(tg, sig) && !(t.signal_mask() & SigBit(sig))) return;
-  t.pending.Add(info);
+  t.pending.Add(info, ChargeLocked(tg, &t, sig));
+  tg.signalfd_events.NotifyAll();
   if (!(t.signal_mask() & SigBit(sig))) t.Kick();
 }
 
-Result<void> Kernel::SignalProcess(int pid, const siginfo_t& info) {
+SigqueueCharge Kernel::ChargeLocked(ThreadGroup& tg, Task* t, int sig) {
+  if (sig < SIGRTMIN) return {};
+  Task* owner = t != nullptr ? t : (tg.tasks.empty() ? nullptr : tg.tasks.front());
+  if (owner == nullptr) return {};
+  auto& count = sigqueue_counts_[owner->creds().uid];
+  if (!count) count = std::make_shared<std::atomic<int64_t>>(0);
+  return SigqueueCharge(count);
+}
+
+Result<bool> Kernel::SigqueueRoomLocked(ThreadGroup& tg, Task* t, const siginfo_t& info) {
+  const int sig = info.si_signo;
+  if (sig < SIGRTMIN) return true;
+  Task* owner = t != nullptr ? t : (tg.tasks.empty() ? nullptr : tg.tasks.front());
+  if (owner == nullptr) return true;
+  auto it = sigqueue_counts_.find(owner->creds().uid);
+  const int64_t queued = it == sigqueue_counts_.end() ? 0 : it->second->load();
+  if (static_cast<uint64_t>(queued) < tg.GetRlimit(RLIMIT_SIGPENDING).rlim_cur) return true;
+  // Over the limit: sigqueue(3) and the like fail; kill(2) still sends
+  // the signal, without its information: one instance at most.
+  if (info.si_code != SI_USER) return Errno(EAGAIN);
+  const uint64_t pending = t != nullptr ? t->pending.mask : tg.pending.mask;
+  return (pending & SigBit(sig)) == 0;
+}
+
+Result<void> Kernel::SignalProcess(int pid, const siginfo_t& info, Task* sender) {
   absl::MutexLock lock(&mu_);
-  ThreadGroup* tg = FindGroupLocked(pid);
-  if (tg == nullptr) {
-    // A zombie still exists for kill(2): signal 0 and others succeed.
-    auto it = groups_.find(pid);
-    if (it == groups_.end()) return Errno(ESRCH);
-    return Ok();
+  // The pid may name any thread: the signal goes to its process.
+  ThreadGroup* tg = nullptr;
+  if (auto it = groups_.find(pid); it != groups_.end()) {
+    tg = it->second.get();
+  } else if (Task* t = FindTaskLocked(pid)) {
+    tg = &t->thread_group();
+  } else {
+    return Errno(ESRCH);
   }
-  if (info.si_signo != 0) SendToGroupLocked(*tg, info);
+  TRY(CheckKillLocked(sender, *tg, nullptr, info.si_signo));
+  // A zombie still exists for kill(2): the signal is taken and ignored.
+  if (info.si_signo != 0 && TRY(SigqueueRoomLocked(*tg, nullptr, info))) SendToGroupLocked(*tg, info);
   return Ok();
 }
 
-Result<void> Kernel::SignalThread(int tgid, int tid, const siginfo_t& info) {
+Result<void> Kernel::SignalThread(int tgid, int tid, const siginfo_t& info, Task* sender) {
   absl::MutexLock lock(&mu_);
   Task* t = FindTaskLocked(tid);
   if (t == nullptr || (tgid > 0 && t->pid() != tgid)) return Errno(ESRCH);
-  if (info.si_signo != 0) SendToTaskLocked(*t, info);
+  TRY(CheckKillLocked(sender, t->thread_group(), t, info.si_signo));
+  if (info.si_signo != 0 && TRY(SigqueueRoomLocked(t->thread_group(), t, info))) {
+    SendToTaskLocked(*t, info);
+  }
   return Ok();
 }
 
 Result<void> Kernel::SendToEachLocked(absl::FunctionRef<bool(ThreadGroup&)> chosen,
-                                      const siginfo_t& info) {
+                                      const siginfo_t& info, Task* sender) {
   // Chosen first, sent after: sending may not change the set walked.
   std::vector<ThreadGroup*> targets;
   for (auto& [pid, g] : groups_) {
-    if (!g->zombie && chosen(*g)) targets.push_back(g.get());
+    if (chosen(*g)) targets.push_back(g.get());
   }
   if (targets.empty()) return Errno(ESRCH);
-  if (info.si_signo != 0) {
-    for (ThreadGroup* g : targets) SendToGroupLocked(*g, info);
+  bool any = false;
+  Errno refused(EPERM);
+  for (ThreadGroup* g : targets) {
+    if (auto ok = CheckKillLocked(sender, *g, nullptr, info.si_signo); !ok) {
+      refused = ok.error();
+      continue;
+    }
+    any = true;
+    // kill(2) (SI_USER) is never refused for want of room.
+    if (info.si_signo != 0 && SigqueueRoomLocked(*g, nullptr, info).value_or(false)) {
+      SendToGroupLocked(*g, info);
+    }
   }
+  if (!any) return refused;
   return Ok();
 }
 
 Result<void> Kernel::SignalGroup(Task& sender, int pgid, const siginfo_t& info) {
   absl::MutexLock lock(&mu_);
   if (pgid == 0) pgid = sender.thread_group().pgid;
-  return SendToEachLocked([pgid](ThreadGroup& g) { return g.pgid == pgid; }, info);
+  return SendToEachLocked([pgid](ThreadGroup& g) { return g.pgid == pgid; }, info, &sender);
 }
 
 Result<void> Kernel::SignalAll(Task& sender, const siginfo_t& info) {
@@ -605,7 +665,12 @@ Result<void> Kernel::SignalAll(Task& sender, const siginfo_t& info) {
   // Every process but init and the sender's own.
   ThreadGroup* init = init_.get();
   ThreadGroup* self = &sender.thread_group();
-  return SendToEachLocked([init, self](ThreadGroup& g) { return &g != init && &g != self; }, info);
+  auto r = SendToEachLocked([init, self](ThreadGroup& g) { return &g != init && &g != self; },
+                            info, &sender);
+  // kill(-1) means "every process I may signal": being allowed none is not
+  // an error in Linux (kill_something_info counts only other failures).
+  if (!r && r.error() == Errno(EPERM)) return Ok();
+  return r;
 }
 
 void Kernel::HostSignal(int sig) {

@@ -21,7 +21,14 @@
 #include "sentry/mm/memory_file.h"
 #include "vfs/vfs.h"
 
+namespace husk::socket {
+class UnixNamespace;
+std::shared_ptr<UnixNamespace> NewUnixNamespace();
+}  // namespace husk::socket
+
 namespace husk::kernel {
+
+class PidFd;
 
 struct KernelOptions {
   bool strace = false;  // print every syscall in strace's format
@@ -36,6 +43,9 @@ struct CloneArgs {
   uint64_t parent_tid = 0;
   uint64_t child_tid = 0;
   uint64_t tls = 0;
+  // CLONE_PIDFD: the pidfd (already installed in the parent) that comes to
+  // name the child.
+  std::shared_ptr<PidFd> pidfd;
 };
 
 // The file execve(2)/execveat(2) runs.
@@ -49,8 +59,9 @@ struct ExecFile {
 
 // Which children wait4/waitid look at.
 struct WaitRequest {
-  enum class Which { kAny, kPid, kPgid } which = Which::kAny;
+  enum class Which { kAny, kPid, kPgid, kGroup } which = Which::kAny;
   int id = 0;
+  const ThreadGroup* group = nullptr;  // kGroup: the process a pidfd names (P_PIDFD)
   int options = 0;  // WNOHANG, WEXITED, WNOWAIT, __WALL, __WCLONE ...
 };
 struct WaitResult {
@@ -72,6 +83,12 @@ struct WaitResult {
   }
 };
 
+// The credentials a process is seen with from outside (kill permission,
+// the si_uid of its SIGCHLD and wait): its leader's, or another thread's
+// once the leader has gone, or its last thread's for a zombie. Kernel lock
+// held.
+const vfs::Credentials& GroupCredentials(ThreadGroup& tg);
+
 class Kernel {
  public:
   Kernel(KernelOptions opts, std::unique_ptr<platform::Platform> platform,
@@ -86,6 +103,9 @@ class Kernel {
   const std::string& hostname() const { return hostname_; }
   Futexes& futexes() { return futexes_; }
   TimerService& timers() { return timers_; }
+  // The AF_UNIX socket names (abstract names, bound socket inodes) of the
+  // sandbox's network namespace (sentry/socket/unix).
+  const std::shared_ptr<socket::UnixNamespace>& unix_sockets() { return unix_sockets_; }
 
   // Creates the first task (PID 1) with `fds` as its file table. It is
   // started with Start.
@@ -117,9 +137,11 @@ class Kernel {
   // Whether every task thread has finished (after WaitForEnd).
   bool AllGone();
 
-  // Signals. `info.si_signo` 0 only checks that the target exists.
-  Result<void> SignalProcess(int pid, const siginfo_t& info);
-  Result<void> SignalThread(int tgid, int tid, const siginfo_t& info);
+  // Signals. `info.si_signo` 0 only checks that the target exists. A
+  // `sender` (kill(2) and its kin) must have permission (CheckKillLocked);
+  // none means the kernel sends.
+  Result<void> SignalProcess(int pid, const siginfo_t& info, Task* sender = nullptr);
+  Result<void> SignalThread(int tgid, int tid, const siginfo_t& info, Task* sender = nullptr);
   // kill(2) with pid 0, -1 or -pgid from `sender`.
   Result<void> SignalGroup(Task& sender, int pgid, const siginfo_t& info);
   Result<void> SignalAll(Task& sender, const siginfo_t& info);
@@ -180,7 +202,23 @@ class Kernel {
   // A copy of thread `tid`'s credentials (capget of another task).
   std::optional<vfs::Credentials> TaskCredentials(int tid);
 
+  // --- Process lookups for procfs (proc_source.cc) ---
+  // Process `pid`, zombies too, or null; every process, by pid; the last
+  // pid handed out.
+  ThreadGroup* LookupProcessLocked(int pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForEachProcessLocked(absl::FunctionRef<void(ThreadGroup&)> fn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int LastPidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return last_pid_; }
+
  private:
+  // pidfds (pidfd.cc) reach the process tree and the signal senders directly.
+  friend class PidFd;
+  // --- kill(2)'s permission check (signal_permission.cc) ---
+  // check_kill_permission: EINVAL for a signal number out of range, EPERM
+  // if `sender` may not signal thread `target` of `tg` (null: the process
+  // as a whole). A null sender is the kernel, always allowed.
+  Result<void> CheckKillLocked(Task* sender, ThreadGroup& tg, Task* target, int sig)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   int AllocPidLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // exec's de_thread: ends every other thread of t's process and waits for
   // them; t then takes the process's pid as its tid. EINTR if the process
@@ -200,8 +238,17 @@ class Kernel {
   void ReapLocked(ThreadGroup& tg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ThreadGroup* FindGroupLocked(int pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Task* FindTaskLocked(int tid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Sends `info` to every live process `chosen` picks; ESRCH if none.
-  Result<void> SendToEachLocked(absl::FunctionRef<bool(ThreadGroup&)> chosen, const siginfo_t& info)
+  // Sends `info` to every process `chosen` picks (zombies take it and
+  // ignore it): ESRCH if none, else success if any took it, as Linux's
+  // __kill_pgrp_info; otherwise why the last one refused (CheckKillLocked).
+  Result<void> SendToEachLocked(absl::FunctionRef<bool(ThreadGroup&)> chosen, const siginfo_t& info,
+                                Task* sender = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RLIMIT_SIGPENDING: the charge a real-time signal queued to `tg` (or
+  // thread `t`) carries against its receiver's user, and whether there is
+  // room for `info` (EAGAIN for a sigqueue over the limit; false: a kill(2)
+  // over the limit whose signal is already pending, so nothing is queued).
+  SigqueueCharge ChargeLocked(ThreadGroup& tg, Task* t, int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Result<bool> SigqueueRoomLocked(ThreadGroup& tg, Task* t, const siginfo_t& info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Picks a thread of `tg` to handle a process-directed `sig` and kicks it.
   void WakeForSignalLocked(ThreadGroup& tg, int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -214,6 +261,7 @@ class Kernel {
   timespec boot_time_{};
   std::string hostname_;
   Futexes futexes_;
+  std::shared_ptr<socket::UnixNamespace> unix_sockets_ = socket::NewUnixNamespace();
 
   absl::Mutex mu_;  // the process tree and all signal state (tasklist_lock + siglock)
   std::map<int, std::shared_ptr<Task>> tasks_ ABSL_GUARDED_BY(mu_);
@@ -224,6 +272,8 @@ class Kernel {
   bool init_done_ ABSL_GUARDED_BY(mu_) = false;
   ExitStatus init_status_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<Task>> finished_ ABSL_GUARDED_BY(mu_);  // to join
+  // Real-time signals queued per real uid (RLIMIT_SIGPENDING).
+  std::map<uint32_t, std::shared_ptr<std::atomic<int64_t>>> sigqueue_counts_ ABSL_GUARDED_BY(mu_);
   // Last: its thread signals through the members above.
   TimerService timers_{*this};
 };

@@ -1,5 +1,8 @@
 #include "sentry/kernel/task.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+
 #include <absl/time/time.h>
 
 #include "base/log.h"
@@ -8,6 +11,26 @@
 #include "sentry/syscalls/syscalls.h"
 
 namespace husk::kernel {
+namespace {
+
+int64_t RealtimeNs() {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+// Marks a task blocked in a wait for as long as it waits (its procfs
+// state is S).
+class SleepingScope {
+ public:
+  explicit SleepingScope(std::atomic<bool>& flag) : flag_(flag) { flag_.store(true); }
+  ~SleepingScope() { flag_.store(false); }
+
+ private:
+  std::atomic<bool>& flag_;
+};
+
+}  // namespace
 
 bool DefaultIgnores(int sig) {
   return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
@@ -26,12 +49,12 @@ bool DefaultStops(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-void PendingSignals::Add(const siginfo_t& info) {
+void PendingSignals::Add(const siginfo_t& info, SigqueueCharge charge) {
   const int sig = info.si_signo;
   // A standard signal is pending at most once; real-time ones queue.
   if (sig < SIGRTMIN && (mask & SigBit(sig))) return;
   mask |= SigBit(sig);
-  queue.push_back(info);
+  queue.push_back(Queued{info, std::move(charge)});
 }
 
 std::optional<siginfo_t> PendingSignals::Take(uint64_t blocked) {
@@ -41,7 +64,7 @@ std::optional<siginfo_t> PendingSignals::Take(uint64_t blocked) {
   std::optional<siginfo_t> out;
   bool more = false;
   for (auto it = queue.begin(); it != queue.end();) {
-    if (it->si_signo != sig) {
+    if (it->info.si_signo != sig) {
       ++it;
       continue;
     }
@@ -49,7 +72,7 @@ std::optional<siginfo_t> PendingSignals::Take(uint64_t blocked) {
       more = true;
       break;
     }
-    out = *it;
+    out = it->info;
     it = queue.erase(it);
   }
   if (!more) mask &= ~SigBit(sig);
@@ -63,7 +86,13 @@ std::optional<siginfo_t> PendingSignals::Take(uint64_t blocked) {
 
 void PendingSignals::Discard(int sig) {
   mask &= ~SigBit(sig);
-  std::erase_if(queue, [sig](const siginfo_t& s) { return s.si_signo == sig; });
+  std::erase_if(queue, [sig](const Queued& q) { return q.info.si_signo == sig; });
+}
+
+std::optional<siginfo_t> DequeueSignalLocked(Task& t, uint64_t set) {
+  auto info = t.pending.Take(~set);
+  if (!info) info = t.thread_group().pending.Take(~set);
+  return info;
 }
 
 ThreadGroup::ThreadGroup(int pid) : pid_(pid) {
@@ -77,6 +106,7 @@ ThreadGroup::ThreadGroup(int pid) : pid_(pid) {
   rlimits_[RLIMIT_MSGQUEUE] = {819200, 819200};
   rlimits_[RLIMIT_NICE] = {0, 0};
   rlimits_[RLIMIT_RTPRIO] = {0, 0};
+  start_ns = RealtimeNs();
 }
 
 void ThreadGroup::ResetCaughtSignals() {
@@ -91,13 +121,17 @@ void ThreadGroup::CopyFrom(ThreadGroup& parent) {
   absl::MutexLock mine(&mu_);
   rlimits_ = parent.rlimits_;
   actions_ = parent.actions_;
+  oom_score_adj.store(parent.oom_score_adj.load());
 }
 
 Task::Task(Kernel& kernel, std::shared_ptr<ThreadGroup> tg, int tid)
-    : kernel_(kernel), tg_(std::move(tg)), tid_(tid), fs_(std::make_shared<FsContext>()) {}
+    : kernel_(kernel), tg_(std::move(tg)), tid_(tid), fs_(std::make_shared<FsContext>()) {
+  start_ns = RealtimeNs();
+}
 
 Task::~Task() {
   if (thread_.joinable()) thread_.detach();
+  if (const int fd = wake_fd_.load(); fd >= 0) close(fd);
 }
 
 int Task::ppid() { return kernel_.ParentPid(*this); }
@@ -122,9 +156,15 @@ bool Task::HasDeliverableSignal() {
 }
 
 void Task::Wake() {
-  absl::MutexLock lock(&wake_mu_);
-  ++wake_seq_;
-  wake_cv_.SignalAll();
+  {
+    absl::MutexLock lock(&wake_mu_);
+    ++wake_seq_;
+    wake_cv_.SignalAll();
+  }
+  if (const int fd = wake_fd_.load(); fd >= 0) {
+    const uint64_t one = 1;
+    (void)!write(fd, &one, sizeof(one));
+  }
 }
 
 void Task::Kick() {
@@ -133,12 +173,17 @@ void Task::Kick() {
 }
 
 Result<void> Task::Block(std::initializer_list<vfs::WaitQueue*> queues,
-                         absl::FunctionRef<bool()> ready, std::optional<timespec> deadline) {
-  return BlockOn(std::span<vfs::WaitQueue* const>(queues.begin(), queues.size()), ready, deadline);
+                         absl::FunctionRef<bool()> ready, std::optional<timespec> deadline,
+                         std::span<const vfs::HostWatch> host) {
+  return BlockOn(std::span<vfs::WaitQueue* const>(queues.begin(), queues.size()), ready, deadline,
+                 host);
 }
 
 Result<void> Task::BlockOn(std::span<vfs::WaitQueue* const> queues,
-                           absl::FunctionRef<bool()> ready, std::optional<timespec> deadline) {
+                           absl::FunctionRef<bool()> ready, std::optional<timespec> deadline,
+                           std::span<const vfs::HostWatch> host) {
+  if (!host.empty()) return BlockOnHost(queues, ready, deadline, host);
+  SleepingScope sleeping_scope(sleeping);
   for (auto* q : queues) q->Add(this);
   Result<void> result = Ok();
   for (;;) {
@@ -178,6 +223,51 @@ Result<void> Task::BlockOn(std::span<vfs::WaitQueue* const> queues,
   return result;
 }
 
+Result<void> Task::BlockOnHost(std::span<vfs::WaitQueue* const> queues,
+                               absl::FunctionRef<bool()> ready, std::optional<timespec> deadline,
+                               std::span<const vfs::HostWatch> host) {
+  SleepingScope sleeping_scope(sleeping);
+  if (wake_fd_.load() < 0) {
+    const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) return Errno(errno == EMFILE || errno == ENFILE ? ENOMEM : errno);
+    wake_fd_.store(fd);
+  }
+  const int wake_fd = wake_fd_.load();
+  std::vector<pollfd> fds;
+  fds.reserve(host.size() + 1);
+  for (const auto& h : host) fds.push_back(pollfd{h.fd, h.events, 0});
+  fds.push_back(pollfd{wake_fd, POLLIN, 0});
+  for (auto* q : queues) q->Add(this);
+  Result<void> result = Ok();
+  for (;;) {
+    // A Wake from here on leaves the eventfd readable, so ppoll returns.
+    if (ready()) break;
+    if (HasDeliverableSignal()) {
+      result = Errno(ERESTARTSYS);
+      break;
+    }
+    std::optional<timespec> left;
+    if (deadline) {
+      timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      int64_t ns = (deadline->tv_sec - now.tv_sec) * 1000000000LL + (deadline->tv_nsec - now.tv_nsec);
+      if (ns <= 0) {
+        result = Errno(ETIMEDOUT);
+        break;
+      }
+      left = timespec{ns / 1000000000LL, ns % 1000000000LL};
+    }
+    if (ppoll(fds.data(), fds.size(), left ? &*left : nullptr, nullptr) < 0 && errno != EINTR) {
+      result = Errno(errno);
+      break;
+    }
+    uint64_t count;
+    (void)!read(wake_fd, &count, sizeof(count));
+  }
+  for (auto* q : queues) q->Remove(this);
+  return result;
+}
+
 void Task::ExitThread(int code) {
   absl::MutexLock lock(&kernel_.mu());
   exiting = true;
@@ -209,6 +299,9 @@ void Task::Main(std::function<void()> before_run) {
   if (ok && before_run) before_run();
   if (!ok) ExitGroup(ExitStatus{0, SIGKILL, false});
   RunLoop();
+  // exit_mm's futex release: the robust futexes this thread still holds
+  // are marked FUTEX_OWNER_DIED and a waiter of each is woken.
+  if (mm_) kernel_.futexes().ExitRobustList(*this);
   // CLONE_CHILD_CLEARTID: zero the tid word and wake its futex, which is
   // how pthread_join learns a thread is gone.
   if (clear_child_tid_ != 0 && mm_) {
@@ -238,6 +331,7 @@ void Task::RunLoop() {
   while (!ShouldExit()) {
     DeliverSignals(0);
     if (ShouldExit()) break;
+    if (cpu_timer_due.load(std::memory_order_relaxed)) kernel_.timers().CheckCpuTimers(*this);
     in_app_.store(true);
     if (HasDeliverableSignal()) {
       in_app_.store(false);
@@ -274,6 +368,12 @@ void Task::HandleFault(const siginfo_t& host) {
     info.si_code = SI_KERNEL;  // int3
   } else {
     info.si_addr = host.si_addr;
+  }
+  // The stub maps nothing where no access is allowed (a PROT_NONE
+  // reservation), so the host says "not mapped" where Linux says "not
+  // allowed".
+  if (info.si_signo == SIGSEGV && info.si_code == SEGV_MAPERR && mm_->Mapped(addr)) {
+    info.si_code = SEGV_ACCERR;
   }
   // force_sig: a blocked or ignored fault signal kills the process.
   const SigAction act = tg_->GetSigAction(info.si_signo);

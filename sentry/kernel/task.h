@@ -62,15 +62,49 @@ bool DefaultStops(int sig);
 
 // Pending signals: one instance of each standard signal, a queue of
 // real-time ones (signal(7)).
-struct PendingSignals {
-  uint64_t mask = 0;
-  std::deque<siginfo_t> queue;
+// One queued real-time signal counted against its receiver's user
+// (RLIMIT_SIGPENDING, Linux's per-user sigpending count): counted while it
+// lives.
+class SigqueueCharge {
+ public:
+  SigqueueCharge() = default;
+  explicit SigqueueCharge(std::shared_ptr<std::atomic<int64_t>> count) : count_(std::move(count)) {
+    if (count_) count_->fetch_add(1);
+  }
+  SigqueueCharge(SigqueueCharge&& o) noexcept : count_(std::move(o.count_)) {}
+  SigqueueCharge& operator=(SigqueueCharge&& o) noexcept {
+    Release();
+    count_ = std::move(o.count_);
+    return *this;
+  }
+  ~SigqueueCharge() { Release(); }
 
-  void Add(const siginfo_t& info);
+ private:
+  void Release() {
+    if (count_) count_->fetch_sub(1);
+    count_.reset();
+  }
+  std::shared_ptr<std::atomic<int64_t>> count_;
+};
+
+struct PendingSignals {
+  struct Queued {
+    siginfo_t info;
+    SigqueueCharge charge;
+  };
+  uint64_t mask = 0;
+  std::deque<Queued> queue;
+
+  void Add(const siginfo_t& info, SigqueueCharge charge = {});
   // The lowest pending signal not in `blocked`, removed.
   std::optional<siginfo_t> Take(uint64_t blocked);
   void Discard(int sig);
 };
+
+// dequeue_signal: the lowest pending signal of `set` for `t`, the thread's
+// own before its process's, removed (rt_sigtimedwait, signalfd). Kernel
+// lock held.
+std::optional<siginfo_t> DequeueSignalLocked(Task& t, uint64_t set);
 
 // Working directory, root and umask (Linux's fs_struct): shared by clone
 // with CLONE_FS.
@@ -147,12 +181,35 @@ class ThreadGroup {
   // must wake to find it gone.
   vfs::WaitQueue child_events;
   uint64_t child_changes = 0;
-  // ITIMER_REAL (alarm, setitimer) and the POSIX timers by id.
+  // ITIMER_REAL (alarm, setitimer), ITIMER_VIRTUAL, ITIMER_PROF and the
+  // POSIX timers by id.
   std::shared_ptr<struct Timer> itimer_real;
+  std::shared_ptr<struct Timer> itimer_virtual;
+  std::shared_ptr<struct Timer> itimer_prof;
   std::map<int, std::shared_ptr<struct Timer>> timers;
   // --- CPU time (sentry/kernel/cputime.h): this process's and its reaped
   // children's. Guarded by Kernel::mu_.
   GroupCpu cpu;
+  // --- pidfds (sentry/kernel/pidfd.cc). Guarded by Kernel::mu_.
+  // Notified when a thread of the process exits (the last one makes it a
+  // zombie) and when it is reaped: what a pidfd's poll waits for.
+  vfs::WaitQueue pidfd_events;
+  bool reaped = false;
+  // Its last thread's credentials: what kill(2) checks a zombie against.
+  vfs::Credentials exit_creds;
+  uint64_t pidfs_ino = 0;  // st_ino of its pidfds, given on first fstat
+  // --- signalfd (sentry/kernel/signalfd.cc): notified, under Kernel::mu_,
+  // whenever a signal is queued for the process or one of its threads
+  // (Linux's sighand->signalfd_wqh).
+  vfs::WaitQueue signalfd_events;
+  // --- procfs (sentry/kernel/proc_source.cc) ---
+  // When it was created (CLOCK_REALTIME ns): /proc/[pid]/stat's starttime.
+  int64_t start_ns = 0;
+  // /proc/[pid]/oom_score_adj; fork copies it.
+  std::atomic<int> oom_score_adj{0};
+  // Its last thread's name, for a zombie's /proc/[pid]/stat. Guarded by
+  // Kernel::mu_.
+  std::string exit_comm;
 
  private:
   const int pid_;
@@ -201,10 +258,11 @@ class Task : public vfs::Waiter {
   void set_saved_mask(uint64_t m) { saved_mask_ = m; }
   uint64_t clear_child_tid() const { return clear_child_tid_; }
   void set_clear_child_tid(uint64_t a) { clear_child_tid_ = a; }
-  uint64_t robust_list() const { return robust_list_; }
+  // set_robust_list(2)'s head (get_robust_list may read another task's).
+  uint64_t robust_list() const { return robust_list_.load(std::memory_order_relaxed); }
   uint64_t robust_list_len() const { return robust_list_len_; }
   void set_robust_list(uint64_t head, uint64_t len) {
-    robust_list_ = head;
+    robust_list_.store(head, std::memory_order_relaxed);
     robust_list_len_ = len;
   }
   stack_t& altstack() { return altstack_; }
@@ -243,6 +301,15 @@ class Task : public vfs::Waiter {
   CpuTimes exit_cpu;  // what AccountThreadExit measured
   CpuTimes thread_reported;  // the most ThreadCpu has reported: it never goes back
   std::atomic<int> host_tid{0};
+  // A CPU-time timer on this task's clocks wants them checked before it
+  // next runs the application (TimerService::CheckCpuTimers).
+  std::atomic<bool> cpu_timer_due{false};
+  // Whether the task thread is running (or about to run) application code.
+  bool in_app() const { return in_app_.load(); }
+  // --- procfs (sentry/kernel/proc_source.cc): when the task was created
+  // (CLOCK_REALTIME ns), and whether it is blocked in a wait (state S).
+  int64_t start_ns = 0;
+  std::atomic<bool> sleeping{false};
 
   // exit(2) of this thread alone / exit_group(2) of the process.
   void ExitThread(int code);
@@ -260,10 +327,11 @@ class Task : public vfs::Waiter {
   // vfs::Waiter
   void Wake() override;
   Result<void> Block(std::initializer_list<vfs::WaitQueue*> queues, absl::FunctionRef<bool()> ready,
-                     std::optional<timespec> deadline = std::nullopt) override;
+                     std::optional<timespec> deadline = std::nullopt,
+                     std::span<const vfs::HostWatch> host = {}) override;
   // Block on a run of queues known only at run time (poll, select).
   Result<void> BlockOn(std::span<vfs::WaitQueue* const> queues, absl::FunctionRef<bool()> ready,
-                       std::optional<timespec> deadline);
+                       std::optional<timespec> deadline, std::span<const vfs::HostWatch> host = {});
 
   // Whether a signal this task would act on now is pending.
   bool HasDeliverableSignal();
@@ -272,6 +340,9 @@ class Task : public vfs::Waiter {
   void Main(std::function<void()> before_run);
   void RunLoop();
   void HandleFault(const siginfo_t& info);
+  // BlockOn with host fds: a host ppoll over them and wake_fd_.
+  Result<void> BlockOnHost(std::span<vfs::WaitQueue* const> queues, absl::FunctionRef<bool()> ready,
+                           std::optional<timespec> deadline, std::span<const vfs::HostWatch> host);
   // Delivers pending signals (one handler frame at most); `syscall_result`
   // is the errno of the syscall just handled, for restart decisions.
   void DeliverSignals(int restart_errno);
@@ -289,7 +360,7 @@ class Task : public vfs::Waiter {
   std::atomic<uint64_t> signal_mask_{0};
   std::optional<uint64_t> saved_mask_;
   uint64_t clear_child_tid_ = 0;
-  uint64_t robust_list_ = 0;
+  std::atomic<uint64_t> robust_list_{0};
   uint64_t robust_list_len_ = 0;
   stack_t altstack_{nullptr, SS_DISABLE, 0};
   RestartBlock restart_block_;
@@ -302,6 +373,9 @@ class Task : public vfs::Waiter {
   absl::Mutex wake_mu_;
   absl::CondVar wake_cv_;
   uint64_t wake_seq_ ABSL_GUARDED_BY(wake_mu_) = 0;
+  // An eventfd Wake also writes to, made the first time the task waits on
+  // host fds: that wait is a host ppoll over them and it.
+  std::atomic<int> wake_fd_{-1};
   std::atomic<bool> in_app_{false};
 };
 

@@ -86,6 +86,7 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::Fork(
   }
   child->brk_start_ = brk_start_;
   child->brk_ = brk_;
+  child->args_ = args_;
   child->stub_mapped_ = false;
   // Pieces of this stub to write-protect, joined where they touch.
   struct Piece {
@@ -467,7 +468,12 @@ Result<uint64_t> MemoryManager::MMap(const MapRequest& req) {
     if (v.file && !v.file->Writable()) v.max_prot &= ~PROT_WRITE;
   }
   vmas_[addr] = v;
-  if (!v.file && !v.shm) {
+  // Anonymous memory is mapped in the stub at once (one injected mmap rather
+  // than a fault per chunk), except where nothing may touch it: a PROT_NONE
+  // reservation (an ELF image's extent before its segments, a guard page,
+  // a runtime's heap arena) gets pages only once mprotect opens it and it
+  // faults.
+  if (!v.file && !v.shm && v.prot != PROT_NONE) {
     if (auto r = InsertAnonymousPma(addr, addr + len, v.prot); !r) {
       vmas_.erase(addr);
       return r.error();
@@ -870,6 +876,12 @@ bool MemoryManager::HandleFault(uint64_t addr) {
   return true;
 }
 
+bool MemoryManager::Mapped(uint64_t addr) {
+  absl::MutexLock lock(&mu_);
+  auto v = vmas_.upper_bound(addr);
+  return v != vmas_.begin() && std::prev(v)->second.end > addr;
+}
+
 template <class Fn>
 size_t MemoryManager::Walk(uint64_t addr, uint64_t len, Access access, bool force, Fn fn) {
   absl::MutexLock lock(&mu_);
@@ -923,6 +935,26 @@ size_t MemoryManager::CopyInPartial(uint64_t addr, std::span<uint8_t> dst) {
     memcpy(out, p, len);
     out += len;
   });
+}
+
+size_t MemoryManager::Peek(uint64_t addr, std::span<uint8_t> dst) {
+  absl::MutexLock lock(&mu_);
+  size_t done = 0;
+  while (done < dst.size()) {
+    const uint64_t cur = addr + done;
+    if (cur < addr || cur >= kTaskSize) break;
+    auto v = vmas_.upper_bound(cur);
+    if (v == vmas_.begin() || std::prev(v)->second.end <= cur) break;
+    --v;
+    auto p = pmas_.upper_bound(cur);
+    if (p == pmas_.begin() || std::prev(p)->second.end <= cur) break;
+    --p;
+    if (p->second.host) break;
+    const uint64_t n = std::min({dst.size() - done, p->second.end - cur, v->second.end - cur});
+    memcpy(dst.data() + done, mf_.At(p->second.offset + (cur - p->first)), n);
+    done += n;
+  }
+  return done;
 }
 
 Result<void> MemoryManager::CopyOut(uint64_t addr, std::span<const uint8_t> src) {
@@ -1006,6 +1038,30 @@ std::optional<uint64_t> MemoryManager::SharedOffset(uint64_t addr) {
   Walk(addr, 1, Access::kRead, /*force=*/true,
        [&](uint8_t* p, size_t) { offset = static_cast<uint64_t>(p - mf_.At(0)); });
   return offset;
+}
+
+std::vector<MemoryManager::VmaInfo> MemoryManager::VmaSnapshot() {
+  absl::MutexLock lock(&mu_);
+  std::vector<VmaInfo> out;
+  out.reserve(vmas_.size());
+  auto p = pmas_.begin();
+  for (const auto& [start, v] : vmas_) {
+    VmaInfo info{start, v};
+    while (p != pmas_.end() && p->second.end <= start) ++p;
+    for (auto q = p; q != pmas_.end() && q->first < v.end; ++q) {
+      const uint64_t len = std::min(q->second.end, v.end) - std::max(q->first, start);
+      info.rss += len;
+      if (v.shm) {
+        info.rss_shmem += len;
+      } else if (!q->second.host && !v.file) {
+        info.rss_anon += len;
+      } else if (!q->second.host && !v.shared && q->second.owned) {
+        info.rss_anon += len;  // a private file mapping's written copy
+      }
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
 }
 
 std::string MemoryManager::Maps() {

@@ -124,6 +124,9 @@ class MemoryManager : public vfs::UserMemory {
   // once, since another thread may have resolved it meanwhile, and is real
   // the second time. False: the application must get the signal.
   bool HandleFault(uint64_t addr);
+  // Whether a mapping covers `addr` (a fault there is SEGV_ACCERR, not
+  // SEGV_MAPERR, even where the stub has nothing mapped yet).
+  bool Mapped(uint64_t addr);
 
   // Writes zeros over [addr, addr+len) regardless of protection (exec's bss).
   Result<void> ZeroForce(uint64_t addr, uint64_t len);
@@ -134,6 +137,12 @@ class MemoryManager : public vfs::UserMemory {
   Result<void> CopyOut(uint64_t addr, std::span<const uint8_t> src) override;
   // Copies as much as is accessible; returns the count.
   size_t CopyInPartial(uint64_t addr, std::span<uint8_t> dst);
+  // Copies what of [addr, addr+len) is resident in the memory file, up to
+  // the first page that is not, whatever the protection and without
+  // faulting anything in: how another address space's thread reads this
+  // one (/proc/[pid]/cmdline, environ, mem), since only this one's own
+  // threads can change its stub. Returns the count.
+  size_t Peek(uint64_t addr, std::span<uint8_t> dst);
   // A NUL-terminated string of at most `max` bytes with the NUL:
   // ENAMETOOLONG if longer, EFAULT if unreadable.
   Result<std::string> CopyInString(uint64_t addr, size_t max);
@@ -166,6 +175,41 @@ class MemoryManager : public vfs::UserMemory {
 
   // The text of /proc/self/maps.
   std::string Maps();
+
+  // One VMA as /proc/[pid]/maps and smaps see it, with what of it is
+  // resident (has pages): all of it, anonymous memory of this address
+  // space, and shared memory.
+  struct VmaInfo {
+    uint64_t start = 0;
+    Vma vma;
+    uint64_t rss = 0;
+    uint64_t rss_anon = 0;
+    uint64_t rss_shmem = 0;
+  };
+  std::vector<VmaInfo> VmaSnapshot();
+  // Where exec put the argument and environment strings (mm_struct's
+  // arg_start, arg_end, env_start, env_end: /proc/[pid]/cmdline, environ)
+  // and the initial stack pointer; fork copies them.
+  struct ArgRegion {
+    uint64_t arg_start = 0;
+    uint64_t arg_end = 0;
+    uint64_t env_start = 0;
+    uint64_t env_end = 0;
+    uint64_t start_stack = 0;
+  };
+  ArgRegion arg_region() {
+    absl::MutexLock lock(&mu_);
+    return args_;
+  }
+  void set_arg_region(const ArgRegion& r) {
+    absl::MutexLock lock(&mu_);
+    args_ = r;
+  }
+  // The heap's start and the break.
+  std::pair<uint64_t, uint64_t> BrkRange() {
+    absl::MutexLock lock(&mu_);
+    return {brk_start_, brk_};
+  }
 
  private:
   using VmaMap = std::map<uint64_t, Vma>;
@@ -243,6 +287,7 @@ class MemoryManager : public vfs::UserMemory {
   PmaMap pmas_ ABSL_GUARDED_BY(mu_);
   uint64_t brk_start_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t brk_ ABSL_GUARDED_BY(mu_) = 0;
+  ArgRegion args_ ABSL_GUARDED_BY(mu_);
   // False from Fork until MapAll: the child's stub has nothing mapped yet.
   bool stub_mapped_ ABSL_GUARDED_BY(mu_) = true;
 };

@@ -56,8 +56,9 @@ Result<uint64_t> Fcntl(Task& t, const SyscallArgs& a) {
       TRY(t.fds().SetCloexec(fd, (a.u64(2) & FD_CLOEXEC) != 0));
       return 0;
     case F_GETFL:
-      // x86-64 always reports O_LARGEFILE (force_o_largefile).
-      return static_cast<uint64_t>((file->flags() & ~O_CLOEXEC) | kOLargefile);
+      // x86-64 opens every file with O_LARGEFILE (force_o_largefile in
+      // open(2)); files made otherwise (pipes, eventfds ...) lack it.
+      return static_cast<uint64_t>((file->flags() & ~O_CLOEXEC) | (file->path().valid() ? kOLargefile : 0));
     case F_SETFL:
       if (file->flags() & O_PATH) return Errno(EBADF);
       file->SetStatusFlags(a.i32(2));

@@ -1,5 +1,5 @@
 // Path-based file syscalls: open, stat, access, readlink, getdents, cwd,
-// mkdir, unlink, symlink, truncate.
+// mkdir, unlink, symlink, link, rename, mknod, truncate.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/stat.h>
@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -140,6 +141,56 @@ Result<uint64_t> DoSymlink(Task& t, uint64_t target_addr, int dirfd, uint64_t pa
   return 0;
 }
 
+// A path argument that names something to create or move, and where its
+// lookup starts. An empty path is ENOENT before the dirfd is looked at.
+struct PathArg {
+  std::string path;
+  vfs::Path start;
+};
+Result<PathArg> PathAt(Task& t, int dirfd, const std::string& path) {
+  if (path.empty()) return Errno(ENOENT);
+  return PathArg{path, TRY(StartPath(t, dirfd, path))};
+}
+
+Result<uint64_t> DoLink(Task& t, int old_dirfd, uint64_t old_addr, int new_dirfd, uint64_t new_addr,
+                        int flags) {
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return Errno(EINVAL);
+  std::string old_path = TRY(CopyInPath(t, old_addr));
+  std::string new_path = TRY(CopyInPath(t, new_addr));
+  vfs::Path old;
+  // linkat(2): AT_EMPTY_PATH links the file dirfd names, and only for
+  // CAP_DAC_READ_SEARCH; for anyone else "" stays ENOENT.
+  if (old_path.empty() && (flags & AT_EMPTY_PATH) && t.creds().HasCapability(CAP_DAC_READ_SEARCH)) {
+    old = TRY(EmptyPathTarget(t, old_dirfd));
+    if (!old.valid()) return Errno(EXDEV);  // a host fd (stdio) is on no mount of ours
+  } else {
+    PathArg from = TRY(PathAt(t, old_dirfd, old_path));
+    old = TRY(t.kernel().vfs().Resolve(t.Lookup(), from.start, from.path, (flags & AT_SYMLINK_FOLLOW) != 0));
+  }
+  PathArg to = TRY(PathAt(t, new_dirfd, new_path));
+  TRY(t.kernel().vfs().Link(t.Lookup(), old, to.start, to.path));
+  return 0;
+}
+
+Result<uint64_t> DoRename(Task& t, int old_dirfd, uint64_t old_addr, int new_dirfd, uint64_t new_addr,
+                          unsigned flags) {
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return Errno(EINVAL);
+  std::string old_path = TRY(CopyInPath(t, old_addr));
+  std::string new_path = TRY(CopyInPath(t, new_addr));
+  PathArg from = TRY(PathAt(t, old_dirfd, old_path));
+  PathArg to = TRY(PathAt(t, new_dirfd, new_path));
+  TRY(t.kernel().vfs().Rename(t.Lookup(), from.start, from.path, to.start, to.path, flags));
+  return 0;
+}
+
+Result<uint64_t> DoMknod(Task& t, int dirfd, uint64_t path_addr, mode_t mode, uint32_t dev) {
+  TRY(vfs::CheckNodeType(mode));  // before the path, as Linux's may_mknod
+  std::string path = TRY(CopyInPath(t, path_addr));
+  PathArg at = TRY(PathAt(t, dirfd, path));
+  TRY(t.kernel().vfs().MakeNode(t.Lookup(), at.start, at.path, mode, dev, t.fs().umask));
+  return 0;
+}
+
 }  // namespace
 
 Result<uint64_t> Open(Task& t, const SyscallArgs& a) {
@@ -263,7 +314,12 @@ Result<uint64_t> Chdir(Task& t, const SyscallArgs& a) {
   vfs::Path p = TRY(t.kernel().vfs().Resolve(t.Lookup(), t.fs().cwd, path, true));
   if (!p.dentry->inode()->IsDir()) return Errno(ENOTDIR);
   TRY(vfs::CheckPermission(TRY(p.dentry->inode()->Stat()), t.creds(), X_OK));
-  t.fs().cwd = std::move(p);
+  vfs::Path old = std::move(p);
+  {
+    // procfs reads another task's cwd under the kernel lock.
+    absl::MutexLock lock(&t.kernel().mu());
+    std::swap(t.fs().cwd, old);
+  }
   return 0;
 }
 
@@ -272,7 +328,11 @@ Result<uint64_t> Fchdir(Task& t, const SyscallArgs& a) {
   const vfs::Path& p = file->path();
   if (!p.valid() || !p.dentry->inode()->IsDir()) return Errno(ENOTDIR);
   TRY(vfs::CheckPermission(TRY(p.dentry->inode()->Stat()), t.creds(), X_OK));
-  t.fs().cwd = p;
+  vfs::Path old = p;
+  {
+    absl::MutexLock lock(&t.kernel().mu());
+    std::swap(t.fs().cwd, old);
+  }
   return 0;
 }
 
@@ -300,6 +360,36 @@ Result<uint64_t> Symlink(Task& t, const SyscallArgs& a) {
 
 Result<uint64_t> Symlinkat(Task& t, const SyscallArgs& a) {
   return DoSymlink(t, a.ptr(0), a.fd(1), a.ptr(2));
+}
+
+Result<uint64_t> Link(Task& t, const SyscallArgs& a) {
+  return DoLink(t, AT_FDCWD, a.ptr(0), AT_FDCWD, a.ptr(1), 0);
+}
+
+Result<uint64_t> Linkat(Task& t, const SyscallArgs& a) {
+  return DoLink(t, a.fd(0), a.ptr(1), a.fd(2), a.ptr(3), a.i32(4));
+}
+
+Result<uint64_t> Rename(Task& t, const SyscallArgs& a) {
+  return DoRename(t, AT_FDCWD, a.ptr(0), AT_FDCWD, a.ptr(1), 0);
+}
+
+Result<uint64_t> Renameat(Task& t, const SyscallArgs& a) {
+  return DoRename(t, a.fd(0), a.ptr(1), a.fd(2), a.ptr(3), 0);
+}
+
+Result<uint64_t> Renameat2(Task& t, const SyscallArgs& a) {
+  return DoRename(t, a.fd(0), a.ptr(1), a.fd(2), a.ptr(3), a.u32(4));
+}
+
+// mknod's dev is an unsigned int: the kernel's 32-bit encoding, which stat
+// reports back as st_rdev.
+Result<uint64_t> Mknod(Task& t, const SyscallArgs& a) {
+  return DoMknod(t, AT_FDCWD, a.ptr(0), static_cast<mode_t>(a.u32(1)), a.u32(2));
+}
+
+Result<uint64_t> Mknodat(Task& t, const SyscallArgs& a) {
+  return DoMknod(t, a.fd(0), a.ptr(1), static_cast<mode_t>(a.u32(2)), a.u32(3));
 }
 
 Result<uint64_t> Truncate(Task& t, const SyscallArgs& a) {

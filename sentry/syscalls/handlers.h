@@ -52,6 +52,16 @@ Result<uint64_t> Getuid(Task& t, const SyscallArgs& a);  // getuid(2)
 Result<uint64_t> Getxattr(Task& t, const SyscallArgs& a);  // getxattr(2)
 Result<uint64_t> Ioctl(Task& t, const SyscallArgs& a);  // ioctl(2)
 Result<uint64_t> Kill(Task& t, const SyscallArgs& a);  // kill(2)
+Result<uint64_t> PidfdGetfd(Task& t, const SyscallArgs& a);  // pidfd_getfd(2)
+Result<uint64_t> PidfdOpen(Task& t, const SyscallArgs& a);  // pidfd_open(2)
+Result<uint64_t> Eventfd(Task& t, const SyscallArgs& a);  // eventfd(2)
+Result<uint64_t> Eventfd2(Task& t, const SyscallArgs& a);  // eventfd2(2)
+Result<uint64_t> TimerfdCreate(Task& t, const SyscallArgs& a);  // timerfd_create(2)
+Result<uint64_t> TimerfdSettime(Task& t, const SyscallArgs& a);  // timerfd_settime(2)
+Result<uint64_t> TimerfdGettime(Task& t, const SyscallArgs& a);  // timerfd_gettime(2)
+Result<uint64_t> Signalfd(Task& t, const SyscallArgs& a);  // signalfd(2)
+Result<uint64_t> Signalfd4(Task& t, const SyscallArgs& a);  // signalfd4(2)
+Result<uint64_t> PidfdSendSignal(Task& t, const SyscallArgs& a);  // pidfd_send_signal(2)
 Result<uint64_t> Getitimer(Task& t, const SyscallArgs& a);  // getitimer(2)
 Result<uint64_t> Setitimer(Task& t, const SyscallArgs& a);  // setitimer(2)
 Result<uint64_t> Alarm(Task& t, const SyscallArgs& a);  // alarm(2)
@@ -81,6 +91,12 @@ Result<uint64_t> Fchmodat(Task& t, const SyscallArgs& a);  // fchmodat(2)
 Result<uint64_t> Poll(Task& t, const SyscallArgs& a);  // poll(2), poll.cc
 Result<uint64_t> Ppoll(Task& t, const SyscallArgs& a);  // ppoll(2)
 Result<uint64_t> Select(Task& t, const SyscallArgs& a);  // select(2)
+Result<uint64_t> EpollCreate(Task& t, const SyscallArgs& a);   // epoll_create(2), poll.cc
+Result<uint64_t> EpollCreate1(Task& t, const SyscallArgs& a);  // epoll_create1(2)
+Result<uint64_t> EpollCtl(Task& t, const SyscallArgs& a);      // epoll_ctl(2)
+Result<uint64_t> EpollWait(Task& t, const SyscallArgs& a);     // epoll_wait(2)
+Result<uint64_t> EpollPwait(Task& t, const SyscallArgs& a);    // epoll_pwait(2)
+Result<uint64_t> EpollPwait2(Task& t, const SyscallArgs& a);   // epoll_pwait2(2)
 Result<uint64_t> Pselect6(Task& t, const SyscallArgs& a);  // pselect6(2)
 Result<uint64_t> RestartSyscall(Task& t, const SyscallArgs& a);  // restart_syscall(2)
 Result<uint64_t> Pause(Task& t, const SyscallArgs& a);  // pause(2)
@@ -95,6 +111,13 @@ Result<uint64_t> Lstat(Task& t, const SyscallArgs& a);  // lstat(2)
 Result<uint64_t> Madvise(Task& t, const SyscallArgs& a);  // madvise(2)
 Result<uint64_t> Mkdir(Task& t, const SyscallArgs& a);  // mkdir(2)
 Result<uint64_t> Mkdirat(Task& t, const SyscallArgs& a);  // mkdirat(2)
+Result<uint64_t> Mknod(Task& t, const SyscallArgs& a);  // mknod(2), file.cc
+Result<uint64_t> Mknodat(Task& t, const SyscallArgs& a);  // mknodat(2), file.cc
+Result<uint64_t> Link(Task& t, const SyscallArgs& a);  // link(2), file.cc
+Result<uint64_t> Linkat(Task& t, const SyscallArgs& a);  // linkat(2), file.cc
+Result<uint64_t> Rename(Task& t, const SyscallArgs& a);  // rename(2), file.cc
+Result<uint64_t> Renameat(Task& t, const SyscallArgs& a);  // renameat(2), file.cc
+Result<uint64_t> Renameat2(Task& t, const SyscallArgs& a);  // renameat2(2), file.cc
 Result<uint64_t> Mmap(Task& t, const SyscallArgs& a);  // mmap(2)
 Result<uint64_t> Mprotect(Task& t, const SyscallArgs& a);  // mprotect(2)
 Result<uint64_t> Mremap(Task& t, const SyscallArgs& a);  // mremap(2)
@@ -169,5 +192,25 @@ Result<uint64_t> SchedGetPriorityMin(Task& t, const SyscallArgs& a);  // sched_g
 Result<uint64_t> SchedRrGetInterval(Task& t, const SyscallArgs& a);  // sched_rr_get_interval(2)
 Result<uint64_t> SchedSetaffinity(Task& t, const SyscallArgs& a);  // sched_setaffinity(2)
 Result<uint64_t> SchedGetaffinity(Task& t, const SyscallArgs& a);  // sched_getaffinity(2)
+
+// Sockets (socket.cc).
+Result<uint64_t> Socket(Task& t, const SyscallArgs& a);  // socket(2)
+Result<uint64_t> Socketpair(Task& t, const SyscallArgs& a);  // socketpair(2)
+Result<uint64_t> Bind(Task& t, const SyscallArgs& a);  // bind(2)
+Result<uint64_t> Listen(Task& t, const SyscallArgs& a);  // listen(2)
+Result<uint64_t> Accept(Task& t, const SyscallArgs& a);  // accept(2)
+Result<uint64_t> Accept4(Task& t, const SyscallArgs& a);  // accept4(2)
+Result<uint64_t> Connect(Task& t, const SyscallArgs& a);  // connect(2)
+Result<uint64_t> Getsockname(Task& t, const SyscallArgs& a);  // getsockname(2)
+Result<uint64_t> Getpeername(Task& t, const SyscallArgs& a);  // getpeername(2)
+Result<uint64_t> Sendto(Task& t, const SyscallArgs& a);  // sendto(2)
+Result<uint64_t> Recvfrom(Task& t, const SyscallArgs& a);  // recvfrom(2)
+Result<uint64_t> Sendmsg(Task& t, const SyscallArgs& a);  // sendmsg(2)
+Result<uint64_t> Recvmsg(Task& t, const SyscallArgs& a);  // recvmsg(2)
+Result<uint64_t> Sendmmsg(Task& t, const SyscallArgs& a);  // sendmmsg(2)
+Result<uint64_t> Recvmmsg(Task& t, const SyscallArgs& a);  // recvmmsg(2)
+Result<uint64_t> Shutdown(Task& t, const SyscallArgs& a);  // shutdown(2)
+Result<uint64_t> Setsockopt(Task& t, const SyscallArgs& a);  // setsockopt(2)
+Result<uint64_t> Getsockopt(Task& t, const SyscallArgs& a);  // getsockopt(2)
 
 }  // namespace husk::syscalls

@@ -1,8 +1,11 @@
 // Waiting on several files at once: poll, ppoll, select, pselect6
-// (fs/select.c). Each file says which events hold (FileDescription::
-// Readiness) and which queue is notified when that may change; the task
-// sleeps on all those queues until one of them holds something asked for.
+// (fs/select.c) and epoll (fs/eventpoll.c; the instance is vfs/epoll).
+// Each file says which events hold (FileDescription::Readiness) and which
+// queue is notified when that may change; the task sleeps on all those
+// queues (and polls the host fds among the files on the host) until one of
+// them holds something asked for.
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 
 #include <algorithm>
@@ -12,6 +15,7 @@
 #include "sentry/kernel/kernel.h"
 #include "sentry/syscalls/handlers.h"
 #include "sentry/syscalls/util.h"
+#include "vfs/epoll/epoll.h"
 
 namespace husk::syscalls {
 namespace {
@@ -56,13 +60,15 @@ Result<int> WaitReady(Task& t, std::vector<Watched>& w, std::optional<timespec> 
   int n = Scan(w);
   if (n > 0 || (deadline && NsUntil(*deadline) == 0)) return n;
   std::vector<vfs::WaitQueue*> queues;
+  std::vector<vfs::HostWatch> host;
   for (auto& e : w) {
     if (!e.file) continue;
     if (vfs::WaitQueue* q = e.file->ReadinessQueue()) queues.push_back(q);
+    if (int fd = e.file->HostPollFd(); fd >= 0) host.push_back({fd, e.events});
   }
   std::sort(queues.begin(), queues.end());
   queues.erase(std::unique(queues.begin(), queues.end()), queues.end());
-  auto r = t.BlockOn(queues, [&] { return (n = Scan(w)) > 0; }, deadline);
+  auto r = t.BlockOn(queues, [&] { return (n = Scan(w)) > 0; }, deadline, host);
   if (r) return n;
   if (r.error() == Errno(ETIMEDOUT)) return 0;
   return r.error();
@@ -188,6 +194,55 @@ struct SigsetArg {
   uint64_t size;  // its size
 };
 
+// Linux's EP_MAX_EVENTS: maxevents * sizeof(epoll_event) fits in an int.
+constexpr int kEpollMaxEvents = INT32_MAX / sizeof(epoll_event);
+// The events one epoll_wait takes at most; more stay ready for the next.
+constexpr int kEpollBatch = 1024;
+// The events EPOLLEXCLUSIVE may come with.
+constexpr uint32_t kExclusiveOk =
+    EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+constexpr uint64_t kUserEnd = 0x7ffffffff000;  // TASK_SIZE_MAX: access_ok's bound
+
+Result<uint64_t> InstallEpoll(Task& t, bool cloexec) {
+  const uint64_t limit = t.thread_group().GetRlimit(RLIMIT_NOFILE).rlim_cur;
+  return static_cast<uint64_t>(TRY(t.fds().Install(vfs::NewEpoll(), cloexec, 0, limit)));
+}
+
+// epoll_wait until `deadline`: never restarted, a signal makes it EINTR
+// (even a stop and continue, as in Linux).
+Result<uint64_t> EpollWaitUntil(Task& t, int epfd, uint64_t events, int maxevents,
+                                std::optional<timespec> deadline) {
+  if (maxevents <= 0 || maxevents > kEpollMaxEvents) return Errno(EINVAL);
+  const uint64_t bytes = uint64_t{static_cast<uint32_t>(maxevents)} * sizeof(epoll_event);
+  if (events >= kUserEnd || bytes > kUserEnd - events) return Errno(EFAULT);
+  auto file = TRY(t.fds().Get(epfd));
+  vfs::EpollFile* ep = vfs::AsEpoll(file.get());
+  if (ep == nullptr) return Errno(EINVAL);
+  std::vector<epoll_event> out(std::min(maxevents, kEpollBatch));
+  size_t n = ep->Collect(out);
+  if (n == 0 && !(deadline && NsUntil(*deadline) == 0)) {
+    vfs::WaitQueue* queue = ep->ReadinessQueue();
+    const std::vector<vfs::HostWatch> host = ep->HostWatches();
+    auto r = t.BlockOn(std::span<vfs::WaitQueue* const>(&queue, 1),
+                       [&] { return (n = ep->Collect(out)) > 0; }, deadline, host);
+    if (!r) {
+      if (r.error() == Errno(ETIMEDOUT)) return 0;
+      if (r.error() == Errno(ERESTARTSYS)) return Errno(EINTR);
+      return r.error();
+    }
+  }
+  // PARTIAL(epoll): events that cannot be copied out are lost, where Linux
+  // puts them back on the ready list.
+  TRY(t.mm().CopyOut(events, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(out.data()),
+                                                      n * sizeof(epoll_event))));
+  return n;
+}
+
+std::optional<timespec> EpollDeadline(int timeout_ms) {
+  if (timeout_ms < 0) return std::nullopt;
+  return MonotonicAfter(int64_t{timeout_ms} * 1000000);
+}
+
 }  // namespace
 
 Result<uint64_t> Poll(Task& t, const SyscallArgs& a) {
@@ -231,6 +286,65 @@ Result<uint64_t> Pselect6(Task& t, const SyscallArgs& a) {
   ReportTimeLeft(t, a.ptr(4), deadline, false);
   if (!r && r.error() == Errno(ERESTARTSYS)) return Errno(ERESTARTNOHAND);
   return r;
+}
+Result<uint64_t> EpollCreate(Task& t, const SyscallArgs& a) {
+  if (a.i32(0) <= 0) return Errno(EINVAL);
+  return InstallEpoll(t, false);
+}
+
+Result<uint64_t> EpollCreate1(Task& t, const SyscallArgs& a) {
+  const int flags = a.i32(0);
+  if (flags & ~EPOLL_CLOEXEC) return Errno(EINVAL);
+  return InstallEpoll(t, (flags & EPOLL_CLOEXEC) != 0);
+}
+
+Result<uint64_t> EpollCtl(Task& t, const SyscallArgs& a) {
+  const int epfd = a.i32(0), op = a.i32(1), fd = a.i32(2);
+  epoll_event ev{};
+  const bool has_event = op != EPOLL_CTL_DEL;
+  if (has_event) ev = TRY(CopyInStruct<epoll_event>(t, a.ptr(3)));
+  auto epfile = TRY(t.fds().Get(epfd));
+  auto target = TRY(t.fds().Get(fd));
+  if (target->ReadinessQueue() == nullptr && target->HostPollFd() < 0) return Errno(EPERM);
+  vfs::EpollFile* ep = vfs::AsEpoll(epfile.get());
+  if (ep == nullptr || epfile == target) return Errno(EINVAL);
+  // EPOLLWAKEUP needs CAP_BLOCK_SUSPEND, which the sandbox has not; without
+  // it the flag is dropped, as Linux does. Suspend does not happen here.
+  ev.events &= ~EPOLLWAKEUP;
+  if (has_event && (ev.events & EPOLLEXCLUSIVE)) {
+    if (op == EPOLL_CTL_MOD) return Errno(EINVAL);
+    if (op == EPOLL_CTL_ADD && (vfs::AsEpoll(target.get()) || (ev.events & ~kExclusiveOk))) {
+      return Errno(EINVAL);
+    }
+  }
+  switch (op) {
+    case EPOLL_CTL_ADD:
+      TRY(ep->Add(fd, target, ev));
+      return 0;
+    case EPOLL_CTL_MOD:
+      TRY(ep->Modify(fd, target.get(), ev));
+      return 0;
+    case EPOLL_CTL_DEL:
+      TRY(ep->Remove(fd, target.get()));
+      return 0;
+  }
+  return Errno(EINVAL);
+}
+
+Result<uint64_t> EpollWait(Task& t, const SyscallArgs& a) {
+  return EpollWaitUntil(t, a.i32(0), a.ptr(1), a.i32(2), EpollDeadline(a.i32(3)));
+}
+
+Result<uint64_t> EpollPwait(Task& t, const SyscallArgs& a) {
+  const std::optional<timespec> deadline = EpollDeadline(a.i32(3));
+  TRY(SwapMask(t, a.ptr(4), a.size(5)));
+  return EpollWaitUntil(t, a.i32(0), a.ptr(1), a.i32(2), deadline);
+}
+
+Result<uint64_t> EpollPwait2(Task& t, const SyscallArgs& a) {
+  const std::optional<timespec> deadline = TRY(TimespecDeadline(t, a.ptr(3)));
+  TRY(SwapMask(t, a.ptr(4), a.size(5)));
+  return EpollWaitUntil(t, a.i32(0), a.ptr(1), a.i32(2), deadline);
 }
 
 }  // namespace husk::syscalls

@@ -1,6 +1,7 @@
 // Process and system information syscalls: ids, exit, limits, uname,
 // sysinfo, arch_prctl, affinity, getrandom.
 #include <asm/prctl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/random.h>
 #include <sys/sysinfo.h>
@@ -11,14 +12,15 @@
 
 #include <absl/strings/str_cat.h>
 
+#include "sentry/kernel/proc_source.h"
 #include "sentry/syscalls/handlers.h"
 #include "sentry/syscalls/util.h"
 
 namespace husk::syscalls {
 namespace {
 
-// pid 0 or the caller's own. PARTIAL(other processes): limits, robust
-// lists and affinity of other processes are not reachable yet.
+// pid 0 or the caller's own. PARTIAL(other processes): limits and
+// affinity of other processes are not reachable yet.
 Result<void> CheckSelf(Task& t, int pid) {
   if (pid < 0) return Errno(EINVAL);
   if (pid != 0 && pid != t.pid() && pid != t.tid()) {
@@ -109,10 +111,29 @@ Result<uint64_t> Getppid(Task& t, const SyscallArgs&) { return t.ppid(); }
 Result<uint64_t> Getpgrp(Task& t, const SyscallArgs&) {
   return static_cast<uint64_t>(TRY(t.kernel().GetPgid(t, 0)));
 }
+// Implements get_robust_list(2): the caller's or thread `pid`'s head, if
+// the caller may read it as ptrace(2)'s PTRACE_MODE_READ_REALCREDS allows.
 Result<uint64_t> GetRobustList(Task& t, const SyscallArgs& a) {
-  TRY(CheckSelf(t, a.i32(0)));
-  TRY(CopyOutStruct<uint64_t>(t, a.ptr(1), t.robust_list()));
-  TRY(CopyOutStruct<uint64_t>(t, a.ptr(2), t.robust_list_len()));
+  const int pid = a.i32(0);
+  uint64_t head = t.robust_list();
+  if (pid != 0) {
+    absl::MutexLock lock(&t.kernel().mu());
+    Task* p = pid > 0 ? t.kernel().LookupTaskLocked(pid) : nullptr;
+    if (p == nullptr) return Errno(ESRCH);
+    if (&p->thread_group() != &t.thread_group() && !t.creds().HasCapability(CAP_SYS_PTRACE)) {
+      // The caller's real ids must be all of the target's; the target
+      // must be dumpable.
+      const vfs::Credentials& me = t.creds();
+      const vfs::Credentials& it = p->creds();
+      const bool same = me.uid == it.uid && me.uid == it.euid && me.uid == it.suid &&
+                        me.gid == it.gid && me.gid == it.egid && me.gid == it.sgid;
+      if (!same || p->thread_group().dumpable != 1) return Errno(EPERM);
+    }
+    head = p->robust_list();
+  }
+  // The length first, as Linux: sizeof(struct robust_list_head).
+  TRY(CopyOutStruct<uint64_t>(t, a.ptr(2), 24));
+  TRY(CopyOutStruct<uint64_t>(t, a.ptr(1), head));
   return 0;
 }
 
@@ -136,8 +157,9 @@ Result<uint64_t> Clone(Task& t, const SyscallArgs& a) {
   c.parent_tid = a.ptr(2);
   c.child_tid = a.ptr(3);
   c.tls = a.u64(4);
-  if (c.flags & CLONE_PIDFD) return Errno(EINVAL);  // PARTIAL(pidfd)
   if (c.flags & CLONE_THREAD) c.exit_signal = 0;
+  // CLONE_PIDFD: the pidfd goes where parent_tid points.
+  if (c.flags & CLONE_PIDFD) return CloneWithPidfd(t, c, c.parent_tid);
   return DoClone(t, c);
 }
 
@@ -154,8 +176,8 @@ Result<uint64_t> Clone3(Task& t, const SyscallArgs& a) {
   if (raw.exit_signal > static_cast<uint64_t>(kernel::kNumSignals)) return Errno(EINVAL);
   if ((raw.flags & CLONE_THREAD) && raw.exit_signal != 0) return Errno(EINVAL);
   if ((raw.stack == 0) != (raw.stack_size == 0)) return Errno(EINVAL);
-  if (raw.set_tid_size != 0 || (raw.flags & (CLONE_PIDFD | 0x200000000ULL /* CLONE_INTO_CGROUP */))) {
-    return Errno(EINVAL);  // PARTIAL(clone3): set_tid, pidfd, cgroups
+  if (raw.set_tid_size != 0 || (raw.flags & 0x200000000ULL /* CLONE_INTO_CGROUP */)) {
+    return Errno(EINVAL);  // PARTIAL(clone3): set_tid, cgroups
   }
   kernel::CloneArgs c;
   c.flags = raw.flags;
@@ -164,6 +186,7 @@ Result<uint64_t> Clone3(Task& t, const SyscallArgs& a) {
   c.parent_tid = raw.parent_tid;
   c.child_tid = raw.child_tid;
   c.tls = raw.tls;
+  if (c.flags & CLONE_PIDFD) return CloneWithPidfd(t, c, raw.pidfd);
   return DoClone(t, c);
 }
 
@@ -243,6 +266,7 @@ Result<uint64_t> Waitid(Task& t, const SyscallArgs& a) {
   if (!(options & (WEXITED | WSTOPPED | WCONTINUED))) return Errno(EINVAL);
   kernel::WaitRequest req;
   req.options = options;
+  PidfdWait pidfd;  // P_PIDFD: holds the process while waiting
   switch (idtype) {
     case P_ALL: break;
     case P_PID:
@@ -255,10 +279,20 @@ Result<uint64_t> Waitid(Task& t, const SyscallArgs& a) {
       req.which = kernel::WaitRequest::Which::kPgid;
       req.id = id == 0 ? TRY(t.kernel().GetPgid(t, 0)) : id;
       break;
+    case P_PIDFD:
+      if (id < 0) return Errno(EINVAL);
+      pidfd = TRY(PidfdWaitTarget(t, id));
+      req.which = kernel::WaitRequest::Which::kGroup;
+      req.group = pidfd.group.get();
+      // A nonblocking pidfd waits as with WNOHANG, but reports "nothing
+      // yet" as EAGAIN unless WNOHANG was asked (pidfd_open(2)).
+      if (pidfd.nonblock) req.options |= WNOHANG;
+      break;
     default:
-      return Errno(EINVAL);  // PARTIAL(P_PIDFD)
+      return Errno(EINVAL);
   }
   kernel::WaitResult r = TRY(t.kernel().Wait(t, req));
+  const bool again = r.pid == 0 && pidfd.nonblock && !(options & WNOHANG);
   if (a.ptr(2) != 0) {
     siginfo_t si{};
     if (r.pid != 0) {
@@ -284,6 +318,7 @@ Result<uint64_t> Waitid(Task& t, const SyscallArgs& a) {
   }
   // As Linux, the rusage is written only when a child is reported.
   if (r.pid != 0 && a.ptr(4) != 0) TRY(CopyOutStruct(t, a.ptr(4), WaitRusage(r)));
+  if (again) return Errno(EAGAIN);
   return 0;
 }
 
@@ -380,10 +415,20 @@ Result<uint64_t> Uname(Task& t, const SyscallArgs& a) {
   return 0;
 }
 
+// The sandbox's figures, as /proc/meminfo and /proc/uptime give them: its
+// uptime, its memory use, its tasks. PARTIAL(load average): 0.
 Result<uint64_t> Sysinfo(Task& t, const SyscallArgs& a) {
-  struct sysinfo si;
-  ::sysinfo(&si);
+  struct sysinfo si {};
+  const kernel::SandboxMemory m = kernel::SandboxMemoryUsage(t.kernel());
+  // Whole seconds, rounded up as Linux does.
+  si.uptime = (kernel::SandboxUptimeNs(t.kernel()) + 999999999) / 1000000000;
+  si.totalram = m.total;
+  si.freeram = m.free;
+  si.sharedram = m.shared;
+  si.totalswap = m.swap_total;
+  si.freeswap = m.swap_free;
   si.procs = static_cast<uint16_t>(t.kernel().TaskCount());  // the sandbox's tasks, not the host's
+  si.mem_unit = 1;
   TRY(CopyOutStruct(t, a.ptr(0), si));
   return 0;
 }

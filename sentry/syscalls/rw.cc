@@ -80,7 +80,7 @@ Result<uint64_t> Write(Task& t, const SyscallArgs& a) {
     return len;
   }
   vfs::IoVecs src = TRY(t.mm().InBuffer(a.ptr(1), len));
-  return RaiseOnEpipe(t, file->Write(src));
+  return RaiseOnEpipe(t, *file, file->Write(src));
 }
 
 Result<uint64_t> Pread64(Task& t, const SyscallArgs& a) {
@@ -114,7 +114,7 @@ Result<uint64_t> Writev(Task& t, const SyscallArgs& a) {
   auto file = TRY(WritableFile(t, a.fd(0)));
   vfs::IoVecs src = TRY(ImportIovecs(t, a.ptr(1), a.i64(2), false));
   if (src.empty()) return 0;
-  return RaiseOnEpipe(t, file->Write(src));
+  return RaiseOnEpipe(t, *file, file->Write(src));
 }
 
 Result<uint64_t> Preadv(Task& t, const SyscallArgs& a) {

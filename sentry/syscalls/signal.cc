@@ -94,13 +94,15 @@ Result<uint64_t> SignalSelf(Task& t, int sig) {
   return 0;
 }
 
+// The senders below pass themselves to the kernel, which checks their
+// permission (kill(2)'s EPERM) and the signal number (EINVAL) once it has
+// found a target (ESRCH comes first, as in Linux).
 Result<uint64_t> Kill(Task& t, const SyscallArgs& a) {
   const int pid = a.i32(0);
   const int sig = a.i32(1);
-  if (sig < 0 || sig > kernel::kNumSignals) return Errno(EINVAL);
   const siginfo_t si = UserSignal(t, sig, SI_USER);
   if (pid > 0) {
-    TRY(t.kernel().SignalProcess(pid, si));
+    TRY(t.kernel().SignalProcess(pid, si, &t));
   } else if (pid == -1) {
     TRY(t.kernel().SignalAll(t, si));
   } else if (pid == INT32_MIN) {
@@ -113,15 +115,13 @@ Result<uint64_t> Kill(Task& t, const SyscallArgs& a) {
 
 Result<uint64_t> Tkill(Task& t, const SyscallArgs& a) {
   if (a.i32(0) <= 0) return Errno(EINVAL);
-  if (a.i32(1) < 0 || a.i32(1) > kernel::kNumSignals) return Errno(EINVAL);
-  TRY(t.kernel().SignalThread(0, a.i32(0), UserSignal(t, a.i32(1), SI_TKILL)));
+  TRY(t.kernel().SignalThread(0, a.i32(0), UserSignal(t, a.i32(1), SI_TKILL), &t));
   return 0;
 }
 
 Result<uint64_t> Tgkill(Task& t, const SyscallArgs& a) {
   if (a.i32(0) <= 0 || a.i32(1) <= 0) return Errno(EINVAL);
-  if (a.i32(2) < 0 || a.i32(2) > kernel::kNumSignals) return Errno(EINVAL);
-  TRY(t.kernel().SignalThread(a.i32(0), a.i32(1), UserSignal(t, a.i32(2), SI_TKILL)));
+  TRY(t.kernel().SignalThread(a.i32(0), a.i32(1), UserSignal(t, a.i32(2), SI_TKILL), &t));
   return 0;
 }
 
@@ -129,11 +129,10 @@ namespace {
 
 // The siginfo of rt_sigqueueinfo/rt_tgsigqueueinfo, sent to `target` (a
 // pid, or a tid for the thread variant): the caller's own si_code, except
-// that kernel codes (>= 0) and tkill's cannot be forged towards another
-// process (or thread).
-Result<siginfo_t> QueuedInfo(siginfo_t info, int sig, int target, int self) {
-  if ((info.si_code >= 0 || info.si_code == SI_TKILL) && target != self) return Errno(EPERM);
-  if (sig < 0 || sig > kernel::kNumSignals) return Errno(EINVAL);
+// that kernel codes (>= 0) and tkill's cannot be forged towards anyone but
+// the calling thread (Linux compares the target with the caller's tid).
+Result<siginfo_t> QueuedInfo(siginfo_t info, int sig, int target, int self_tid) {
+  if ((info.si_code >= 0 || info.si_code == SI_TKILL) && target != self_tid) return Errno(EPERM);
   info.si_signo = sig;
   return info;
 }
@@ -143,9 +142,9 @@ Result<siginfo_t> QueuedInfo(siginfo_t info, int sig, int target, int self) {
 Result<uint64_t> RtSigqueueinfo(Task& t, const SyscallArgs& a) {
   const int pid = a.i32(0);
   const siginfo_t user = TRY(CopyInStruct<siginfo_t>(t, a.ptr(2)));
-  const siginfo_t info = TRY(QueuedInfo(user, a.i32(1), pid, t.pid()));
+  const siginfo_t info = TRY(QueuedInfo(user, a.i32(1), pid, t.tid()));
   if (pid <= 0) return Errno(ESRCH);
-  TRY(t.kernel().SignalProcess(pid, info));
+  TRY(t.kernel().SignalProcess(pid, info, &t));
   return 0;
 }
 
@@ -154,7 +153,7 @@ Result<uint64_t> RtTgsigqueueinfo(Task& t, const SyscallArgs& a) {
   const siginfo_t user = TRY(CopyInStruct<siginfo_t>(t, a.ptr(3)));
   if (tgid <= 0 || tid <= 0) return Errno(EINVAL);
   const siginfo_t info = TRY(QueuedInfo(user, a.i32(2), tid, t.tid()));
-  TRY(t.kernel().SignalThread(tgid, tid, info));
+  TRY(t.kernel().SignalThread(tgid, tid, info, &t));
   return 0;
 }
 
@@ -184,9 +183,7 @@ namespace {
 // the process's.
 std::optional<siginfo_t> TakeOneOf(Task& t, uint64_t set) {
   absl::MutexLock lock(&t.kernel().mu());
-  auto info = t.pending.Take(~set);
-  if (!info) info = t.thread_group().pending.Take(~set);
-  return info;
+  return kernel::DequeueSignalLocked(t, set);
 }
 
 }  // namespace
@@ -256,7 +253,7 @@ Result<uint64_t> Sigaltstack(Task& t, const SyscallArgs& a) {
     if (mode == SS_DISABLE) {
       t.altstack() = stack_t{nullptr, SS_DISABLE, 0};
     } else {
-      if (ss.ss_size < static_cast<size_t>(MINSIGSTKSZ)) return Errno(ENOMEM);
+      if (ss.ss_size < kernel::kMinSigStackSize) return Errno(ENOMEM);
       t.altstack() = stack_t{ss.ss_sp, static_cast<int>(ss.ss_flags & SS_AUTODISARM), ss.ss_size};
     }
   }

@@ -24,6 +24,21 @@ namespace {
 
 namespace st = husk::strace;
 
+// eventfd2, signalfd4 and timerfd flags, in strace's order.
+constexpr st::Name kEfdFlags[] = {{1, "EFD_SEMAPHORE"}, {02000000, "EFD_CLOEXEC"}, {04000, "EFD_NONBLOCK"}};
+constexpr st::Name kSfdFlags[] = {{02000000, "SFD_CLOEXEC"}, {04000, "SFD_NONBLOCK"}};
+constexpr st::Name kTfdFlags[] = {{1, "TFD_TIMER_ABSTIME"}, {2, "TFD_TIMER_CANCEL_ON_SET"},
+                                  {02000000, "TFD_CLOEXEC"}, {04000, "TFD_NONBLOCK"}};
+
+struct KernelItimerspec {
+  st::KernelTimespec interval;
+  st::KernelTimespec value;
+};
+std::string FormatItimerspec(const KernelItimerspec& its) {
+  return fmt::format("{{it_interval={}, it_value={}}}", st::FormatTimespec(its.interval),
+                     st::FormatTimespec(its.value));
+}
+
 // Number of arguments strace prints for each syscall it does not decode,
 // from the kernel's SYSCALL_DEFINEn (preadv/pwritev and their v2 forms
 // show one 64-bit offset on x86-64, as strace does). Ten per string.
@@ -182,6 +197,7 @@ class Formatter {
     if (kind == "ptr") return st::FormatPointer(v);
     if (kind == "oflags") return st::FormatOpenFlags(u32(i));
     if (kind == "mode") return st::FormatMode(v);
+    if (kind == "fmode") return st::FormatFileMode(u32(i));  // a mode with its file type (mknod)
     if (kind == "prot") return st::FormatProt(v);
     if (kind == "mflags") return st::FormatMmapFlags(u32(i));
     if (kind == "mremapflags") return st::FormatMremapFlags(v);
@@ -227,6 +243,27 @@ class Formatter {
         if (!(u32(2) & (kCreat | kTmpfile))) keep(3);
         break;
       case __NR_dup3: set(2, st::FormatDup3Flags(u32(2))); break;
+      // eventfd, timerfd and signalfd flags, named as strace 6.x does.
+      case __NR_eventfd2: set(1, st::FormatFlags(u32(1), kEfdFlags, "0", "EFD_???")); break;
+      case __NR_signalfd4: set(3, st::FormatFlags(u32(3), kSfdFlags, "0", "SFD_???")); break;
+      case __NR_timerfd_create: set(1, st::FormatFlags(u32(1), kTfdFlags, "0", "TFD_???")); break;
+      case __NR_timerfd_settime:
+        set(1, st::FormatFlags(u32(1), kTfdFlags, "0", "TFD_???"));
+        set(2, Input<KernelItimerspec>(a_.ptr(2), FormatItimerspec));
+        set(3, Output<KernelItimerspec>(a_.ptr(3), FormatItimerspec));
+        break;
+      case __NR_timerfd_gettime: set(1, Output<KernelItimerspec>(a_.ptr(1), FormatItimerspec)); break;
+      case __NR_pidfd_open: {
+        // strace 6.1 names PIDFD_NONBLOCK (O_NONBLOCK) only.
+        constexpr uint32_t kNonblock = 04000;
+        const uint32_t f = u32(1), rest = f & ~kNonblock;
+        std::string flags = (f & kNonblock) ? "PIDFD_NONBLOCK" : "";
+        if (rest != 0) {
+          flags += flags.empty() ? fmt::format("{:#x} /* PIDFD_??? */", rest) : fmt::format("|{:#x}", rest);
+        }
+        set(1, f == 0 ? "0" : flags);
+        break;
+      }
       case __NR_mremap:
         if ((a_.u64(3) & 3) != 3) keep(4);  // new_address with MREMAP_MAYMOVE|MREMAP_FIXED
         break;

@@ -14,7 +14,8 @@
 //   ptr         address                    NULL, 0x7ffd...
 //   oflags mode prot mflags mremapflags madvice whence sig sighow sigset
 //   sigaction ioctl fcntlcmd stat iov oiov atflags amode rlimitres
-//   archprctl clock grndflags: the symbolic forms of strace_format.h.
+//   archprctl clock grndflags fmode: the symbolic forms of strace_format.h
+//   (fmode: a mode with its file type, S_IFIFO|0644).
 //
 // A row with no kinds (unimplemented syscalls) prints its raw arguments in
 // hex, as strace does for calls it does not decode. Some syscalls print one

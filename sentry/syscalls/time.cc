@@ -201,6 +201,44 @@ std::shared_ptr<kernel::Timer> ItimerReal(Task& t) {
   return tm;
 }
 
+// ITIMER_VIRTUAL and ITIMER_PROF: the process's user, or user + system,
+// CPU clock; SIGVTALRM or SIGPROF to the process.
+std::shared_ptr<kernel::Timer> ItimerCpu(Task& t, int which) {
+  absl::MutexLock lock(&t.kernel().mu());
+  auto& tg = t.thread_group();
+  auto& tm = which == ITIMER_VIRTUAL ? tg.itimer_virtual : tg.itimer_prof;
+  if (!tm) {
+    tm = std::make_shared<kernel::Timer>();
+    tm->pid = t.pid();
+    tm->info.si_signo = which == ITIMER_VIRTUAL ? SIGVTALRM : SIGPROF;
+    tm->info.si_code = SI_KERNEL;
+    tm->cpu = kernel::CpuClockRef{t.shared_thread_group(), 0, which == ITIMER_VIRTUAL};
+  }
+  return tm;
+}
+
+// The CPU clock `id` names for a timer of the caller's (timer_create):
+// EINVAL unless it is a thread of the caller's process or a process.
+Result<kernel::CpuClockRef> TimerCpuClock(Task& t, clockid_t id) {
+  const CpuClock c = TRY(DecodeCpuClock(id));
+  kernel::CpuClockRef ref;
+  ref.user = c.type == kCpuClockVirt;
+  absl::MutexLock lock(&t.kernel().mu());
+  if (c.thread) {
+    ref.tid = c.pid != 0 ? c.pid : t.tid();
+    Task* other = t.kernel().LookupTaskLocked(ref.tid);
+    if (other == nullptr || &other->thread_group() != &t.thread_group()) return Errno(EINVAL);
+    ref.group = t.shared_thread_group();
+  } else if (c.pid == 0) {
+    ref.group = t.shared_thread_group();
+  } else {
+    Task* leader = t.kernel().LookupTaskLocked(c.pid);
+    if (leader == nullptr || leader->pid() != c.pid) return Errno(EINVAL);
+    ref.group = leader->shared_thread_group();
+  }
+  return ref;
+}
+
 Result<std::shared_ptr<kernel::Timer>> PosixTimer(Task& t, int id) {
   absl::MutexLock lock(&t.kernel().mu());
   auto& timers = t.thread_group().timers;
@@ -213,9 +251,15 @@ Result<std::shared_ptr<kernel::Timer>> PosixTimer(Task& t, int id) {
 
 Result<uint64_t> Getitimer(Task& t, const SyscallArgs& a) {
   const int which = a.i32(0);
-  if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) return Errno(ENOSYS);  // PARTIAL(cpu timers)
-  if (which != ITIMER_REAL) return Errno(EINVAL);
-  auto [value, interval] = t.kernel().timers().Get(ItimerReal(t));
+  std::pair<int64_t, int64_t> cur;
+  if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) {
+    cur = TRY(t.kernel().timers().GetCpu(t, ItimerCpu(t, which)));
+  } else if (which == ITIMER_REAL) {
+    cur = t.kernel().timers().Get(ItimerReal(t));
+  } else {
+    return Errno(EINVAL);
+  }
+  auto [value, interval] = cur;
   itimerval out{NanosTv(interval), NanosTv(value)};
   TRY(CopyOutStruct(t, a.ptr(1), out));
   return 0;
@@ -225,12 +269,21 @@ Result<uint64_t> Setitimer(Task& t, const SyscallArgs& a) {
   const int which = a.i32(0);
   itimerval in{};
   if (a.ptr(1) != 0) in = TRY(CopyInStruct<itimerval>(t, a.ptr(1)));
-  if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) return Errno(ENOSYS);  // PARTIAL(cpu timers)
-  if (which != ITIMER_REAL) return Errno(EINVAL);
+  if (which != ITIMER_REAL && which != ITIMER_VIRTUAL && which != ITIMER_PROF) return Errno(EINVAL);
   for (const timeval& tv : {in.it_value, in.it_interval}) {
     if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000) return Errno(EINVAL);
   }
-  auto [value, interval] = t.kernel().timers().Set(ItimerReal(t), TvNanos(in.it_value), TvNanos(in.it_interval));
+  auto& timers = t.kernel().timers();
+  // PARTIAL(cpu timers): CPU-time itimers are checked every
+  // TimerService::kCpuTick of wall-clock time, as Linux at each tick.
+  std::pair<int64_t, int64_t> old;
+  if (which == ITIMER_REAL) {
+    old = timers.Set(ItimerReal(t), TvNanos(in.it_value), TvNanos(in.it_interval));
+  } else {
+    old = TRY(timers.SetCpu(t, ItimerCpu(t, which), TvNanos(in.it_value), TvNanos(in.it_interval),
+                            /*absolute=*/false));
+  }
+  auto [value, interval] = old;
   if (a.ptr(2) != 0) {
     itimerval out{NanosTv(interval), NanosTv(value)};
     TRY(CopyOutStruct(t, a.ptr(2), out));
@@ -249,11 +302,22 @@ Result<uint64_t> Alarm(Task& t, const SyscallArgs& a) {
 
 Result<uint64_t> TimerCreate(Task& t, const SyscallArgs& a) {
   const clockid_t clock = a.i32(0);
-  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME) {
-    if (clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID) return Errno(ENOTSUP);
-    return Errno(EINVAL);
+  std::optional<kernel::CpuClockRef> cpu;
+  switch (clock) {
+    case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_BOOTTIME: case CLOCK_TAI:
+      break;
+    case CLOCK_REALTIME_ALARM: case CLOCK_BOOTTIME_ALARM:
+      // As a host without a real-time clock device (alarmtimer).
+      return Errno(ENOTSUP);
+    default:
+      // The other host clocks have no timers (MONOTONIC_RAW, the coarse
+      // ones); a negative id of type 3 is a dynamic (fd) clock.
+      if (IsHostClock(clock) || (clock < 0 && (clock & 3) == kCpuClockMax)) return Errno(ENOTSUP);
+      cpu = TRY(TimerCpuClock(t, clock));
   }
   auto tm = std::make_shared<kernel::Timer>();
+  tm->clock = clock;
+  tm->cpu = std::move(cpu);
   tm->pid = t.pid();
   tm->info.si_signo = SIGALRM;
   tm->info.si_code = SI_TIMER;
@@ -302,15 +366,23 @@ Result<uint64_t> TimerSettime(Task& t, const SyscallArgs& a) {
     if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return Errno(EINVAL);
   }
   int64_t value = Nanos(in.it_value);
-  if ((flags & TIMER_ABSTIME) && value > 0) {
-    // PARTIAL(clocks): an absolute time is taken on CLOCK_REALTIME's scale
-    // when the timer's clock is realtime, converted once to a delay.
-    timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    value = std::max<int64_t>(1, value - Nanos(now));
+  const bool absolute = (flags & TIMER_ABSTIME) != 0;
+  std::pair<int64_t, int64_t> old;
+  if (tm->cpu) {
+    // PARTIAL(cpu timers): checked every TimerService::kCpuTick of
+    // wall-clock time, as Linux at each tick.
+    old = TRY(t.kernel().timers().SetCpu(t, tm, value, Nanos(in.it_interval), absolute));
+  } else {
+    if (absolute && value > 0) {
+      // PARTIAL(clocks): an absolute time on the timer's clock becomes a
+      // delay once; a later clock_settime would not move it.
+      timespec now;
+      clock_gettime(tm->clock, &now);
+      value = std::max<int64_t>(1, value - Nanos(now));
+    }
+    old = t.kernel().timers().Set(tm, value, Nanos(in.it_interval));
   }
-  auto [old_value, old_interval] =
-      t.kernel().timers().Set(tm, value, Nanos(in.it_interval));
+  auto [old_value, old_interval] = old;
   if (a.ptr(3) != 0) {
     TRY(CopyOutStruct(t, a.ptr(3), ItimerspecOf(old_value, old_interval)));
   }
@@ -319,7 +391,13 @@ Result<uint64_t> TimerSettime(Task& t, const SyscallArgs& a) {
 
 Result<uint64_t> TimerGettime(Task& t, const SyscallArgs& a) {
   auto tm = TRY(PosixTimer(t, a.i32(0)));
-  auto [value, interval] = t.kernel().timers().Get(tm);
+  std::pair<int64_t, int64_t> cur;
+  if (tm->cpu) {
+    cur = TRY(t.kernel().timers().GetCpu(t, tm));
+  } else {
+    cur = t.kernel().timers().Get(tm);
+  }
+  auto [value, interval] = cur;
   TRY(CopyOutStruct(t, a.ptr(1), ItimerspecOf(value, interval)));
   return 0;
 }

@@ -29,11 +29,29 @@ Result<uint64_t> InstallFd(Task& t, std::shared_ptr<vfs::FileDescription> file, 
 // Sends `sig` to the calling task's thread group (signal.cc).
 Result<uint64_t> SignalSelf(Task& t, int sig);
 
+// clone(2)/clone3(2) with CLONE_PIDFD: the new process's (or thread's)
+// pidfd is installed and its number written to `pidfd_addr` (pidfd.cc).
+Result<uint64_t> CloneWithPidfd(Task& t, kernel::CloneArgs args, uint64_t pidfd_addr);
+// waitid(P_PIDFD): the process pidfd `fd` names (null: a thread, which no
+// child is) and whether the pidfd is nonblocking; EBADF if `fd` is not a
+// pidfd (pidfd.cc).
+struct PidfdWait {
+  std::shared_ptr<kernel::ThreadGroup> group;
+  bool nonblock = false;
+};
+Result<PidfdWait> PidfdWaitTarget(Task& t, int fd);
+
 // A write that failed with EPIPE also raises SIGPIPE (pipe(7)).
 template <class T>
 Result<T> RaiseOnEpipe(Task& t, Result<T> r) {
   if (!r && r.error() == Errno(EPIPE)) (void)SignalSelf(t, SIGPIPE);
   return r;
+}
+// The same for a write to `file`, if its EPIPE raises SIGPIPE at all.
+template <class T>
+Result<T> RaiseOnEpipe(Task& t, const vfs::FileDescription& file, Result<T> r) {
+  if (!file.EpipeRaisesSigpipe()) return r;
+  return RaiseOnEpipe(t, std::move(r));
 }
 
 // Copies an ABI struct out; EFAULT on a bad pointer.

@@ -28,7 +28,8 @@ run_and_signal() {
     grep -q ready "$WORK/out" 2>/dev/null && break
     sleep 0.05
   done
-  kill -s "$sig" "$pid"
+  # With SIGNAL_GROUP set, the job's whole process group gets it.
+  if [[ -n ${SIGNAL_GROUP:-} ]]; then kill -s "$sig" -- "-$pid"; else kill -s "$sig" "$pid"; fi
   wait "$pid"
   local status=$?
   cat "$WORK/out"
@@ -59,6 +60,24 @@ except KeyboardInterrupt:
 check "SIGINT, Python" \
   "$(run_and_signal INT -- /usr/bin/python3 -c "$py")" \
   "$(run_and_signal INT -- "$SENTRY" run -- /usr/bin/python3 -c "$py")"
+
+# Ctrl-C at a terminal signals the whole foreground process group: the
+# gofer too, which must not die of it, since the program may go on using
+# its files.
+py_files="import time
+print('ready', flush=True)
+try:
+    time.sleep(20)
+except KeyboardInterrupt:
+    print('KeyboardInterrupt; /etc/os-release:', len(open('/etc/os-release').read()) > 0)"
+run_and_signal_group() {
+  set -m  # the job gets a process group of its own
+  SIGNAL_GROUP=1 run_and_signal "$@"
+  set +m
+}
+check "SIGINT to the process group" \
+  "$(run_and_signal_group INT -- /usr/bin/python3 -c "$py_files")" \
+  "$(run_and_signal_group INT -- "$SENTRY" run -- /usr/bin/python3 -c "$py_files")"
 
 # A signal ignored when sentry run starts stays ignored inside, as it would
 # across an exec (nohup, a shell's background job).

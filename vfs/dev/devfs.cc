@@ -92,6 +92,15 @@ std::shared_ptr<Mount> NewDevMount() {
   for (const auto& n : kNodes) {
     (void)TmpfsAddNode(dir, n.name, std::make_shared<MemDevInode>(n.kind, makedev(1, n.minor), dev, ino++));
   }
+  // The links udev makes into procfs (the sandbox's /proc).
+  static constexpr std::pair<const char*, const char*> kLinks[] = {
+      {"fd", "/proc/self/fd"},
+      {"stdin", "/proc/self/fd/0"},
+      {"stdout", "/proc/self/fd/1"},
+      {"stderr", "/proc/self/fd/2"}};
+  for (const auto& [name, target] : kLinks) {
+    (void)dir.MakeSymlink(name, target, root);
+  }
   return mount;
 }
 

@@ -1,4 +1,5 @@
-// devfs: /dev with the memory devices (null, zero, full, random, urandom).
+// devfs: /dev with the memory devices (null, zero, full, random, urandom)
+// and the links into /proc (fd, stdin, stdout, stderr).
 #pragma once
 
 #include <memory>

@@ -1,11 +1,14 @@
 #include "vfs/host/host_file.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <array>
+
+#include "vfs/wait.h"
 
 namespace husk::vfs {
 namespace {
@@ -18,16 +21,29 @@ class HostFile final : public FileDescription {
   HostFile(ScopedFd fd, int flags, bool regular, bool tty)
       : FileDescription(Path{}, flags), fd_(std::move(fd)), regular_(regular), tty_(tty) {}
 
+  // A pipe, terminal or socket may block: the task waits for it with the
+  // host's poll, where a signal can reach it, and only then reads or
+  // writes. The host fd itself stays blocking: its open file description is
+  // the caller's too. PARTIAL(host fds): another reader of the same host
+  // pipe or terminal can take the data between the poll and the read, which
+  // then blocks uninterruptibly.
   Result<size_t> Read(const IoVecs& dst) override {
+    TRY(AwaitHost(POLLIN));
     ssize_t n = readv(fd_.get(), dst.data(), static_cast<int>(dst.size()));
     if (n < 0) return Errno(errno);
     return static_cast<size_t>(n);
   }
   Result<size_t> Write(const IoVecs& src) override {
+    TRY(AwaitHost(POLLOUT));
     ssize_t n = writev(fd_.get(), src.data(), static_cast<int>(src.size()));
     if (n < 0) return Errno(errno);
     return static_cast<size_t>(n);
   }
+  short Readiness(short events) override {
+    if (regular_) return FileDescription::Readiness(events);
+    return PollHostFd(fd_.get(), events);
+  }
+  int HostPollFd() const override { return regular_ ? -1 : fd_.get(); }
   Result<size_t> PRead(const IoVecs& dst, uint64_t off) override {
     if (!regular_) return Errno(ESPIPE);
     ssize_t n = preadv(fd_.get(), dst.data(), static_cast<int>(dst.size()), static_cast<off_t>(off));
@@ -83,6 +99,14 @@ class HostFile final : public FileDescription {
   }
 
  private:
+  // Waits until the host fd is ready for `events`: EAGAIN at once if this
+  // description is non-blocking, ERESTARTSYS on a signal.
+  Result<void> AwaitHost(short events) {
+    if (regular_ || PollHostFd(fd_.get(), events) != 0) return Ok();
+    if (flags() & O_NONBLOCK) return Errno(EAGAIN);
+    return WaitHostFd(fd_.get(), events);
+  }
+
   ScopedFd fd_;
   bool regular_;
   bool tty_;

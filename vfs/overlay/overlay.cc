@@ -5,7 +5,9 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
+#include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -16,6 +18,10 @@ namespace husk::vfs {
 namespace {
 
 constexpr size_t kCopyChunk = 1 << 20;
+
+// Held by what locks two directories (rename, rmdir). Lock order: the
+// Vfs's rename lock, this, then directories, then the entries in them.
+absl::Mutex g_dirs_mu;
 
 class OverlayInode final : public Inode {
  public:
@@ -91,8 +97,109 @@ class OverlayInode final : public Inode {
     return MakeUpper(name, [&](Inode& dir) { return dir.MakeSymlink(name, target, creds); });
   }
 
+  Result<std::shared_ptr<Inode>> MakeNode(std::string_view name, mode_t mode, dev_t rdev,
+                                          const Credentials& creds) override {
+    return MakeUpper(name, [&](Inode& dir) { return dir.MakeNode(name, mode, rdev, creds); });
+  }
+
   Result<void> Unlink(std::string_view name) override { return Remove(name, false); }
-  Result<void> RemoveDir(std::string_view name) override { return Remove(name, true); }
+  Result<void> RemoveDir(std::string_view name) override {
+    absl::MutexLock dirs_lock(&g_dirs_mu);
+    return Remove(name, true);
+  }
+
+  // A hard link to a lower file copies it up; both names then lead to the
+  // one upper inode (overlayfs keeps such links together by the upper
+  // inode too).
+  Result<std::shared_ptr<Inode>> Link(std::string_view name,
+                                      const std::shared_ptr<Inode>& target) override {
+    if (!IsDir()) return Errno(ENOTDIR);
+    std::shared_ptr<Inode> upper = target;  // an O_TMPFILE file is the upper layer's own
+    if (auto* file = dynamic_cast<OverlayInode*>(target.get())) {
+      if (file->IsDir()) return Errno(EPERM);
+      TRY(file->CopyUp());
+      upper = file->Current();
+    }
+    return MakeUpper(name, [&](Inode& dir) { return dir.Link(name, upper); });
+  }
+
+  // rename(2) in the upper layer, after copying up what moves and both
+  // directories; the old name of a lower entry leaves a whiteout, and the
+  // new name hides the lower entry it covers. A lower directory moves
+  // whole: its inode keeps its lower directory wherever it goes, which is
+  // what overlayfs's redirect_dir does (without it Linux says EXDEV).
+  Result<void> Rename(std::string_view old_name, Inode& new_dir, std::string_view new_name,
+                      unsigned flags, const Credentials& creds) override
+      ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    if (!IsDir()) return Errno(ENOTDIR);
+    auto* to = dynamic_cast<OverlayInode*>(&new_dir);
+    if (to == nullptr) return Errno(EXDEV);
+    if (!to->IsDir()) return Errno(ENOTDIR);
+    // overlayfs takes no RENAME_WHITEOUT from its callers.
+    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) return Errno(EINVAL);
+    const bool exchange = flags & RENAME_EXCHANGE;
+    auto src = std::static_pointer_cast<OverlayInode>(TRY(Lookup(old_name)));
+    std::shared_ptr<OverlayInode> dst;
+    if (auto d = to->Lookup(new_name); d) {
+      dst = std::static_pointer_cast<OverlayInode>(*d);
+    } else if (d.error() != Errno(ENOENT)) {
+      return d.error();
+    }
+    if (src == dst) return Ok();
+    if (src.get() == to) return Errno(EINVAL);  // the Vfs checks deeper nesting
+    if (dst.get() == this) return Errno(ENOTEMPTY);
+    if (exchange && !dst) return Errno(ENOENT);
+    if (dst && !exchange) {
+      if (flags & RENAME_NOREPLACE) return Errno(EEXIST);
+      if (src->IsDir() && !dst->IsDir()) return Errno(ENOTDIR);
+      if (!src->IsDir() && dst->IsDir()) return Errno(EISDIR);
+      if (dst->IsDir() && !TRY(dst->List()).empty()) return Errno(ENOTEMPTY);
+    }
+    TRY(CopyUp());
+    TRY(to->CopyUp());
+    TRY(src->CopyUp());
+    if (exchange) TRY(dst->CopyUp());
+
+    absl::MutexLock dirs_lock(&g_dirs_mu);
+    OverlayInode* first = this;
+    OverlayInode* second = to;
+    if (second < first) std::swap(first, second);
+    absl::MutexLock lock1(&first->mu_);
+    std::optional<absl::MutexLock> lock2;
+    if (second != first) lock2.emplace(&second->mu_);
+    if (removed_ || to->removed_) return Errno(ENOENT);
+    // A target only in the lower layer has no upper entry to replace: the
+    // upper rename just makes the name, and hiding the lower one removes it.
+    TRY(upper_->Rename(old_name, *to->upper_, new_name, flags, creds));
+    auto self = std::static_pointer_cast<OverlayInode>(shared_from_this());
+    auto to_self = std::static_pointer_cast<OverlayInode>(to->shared_from_this());
+    auto rename_child = [](OverlayInode& child, const std::shared_ptr<OverlayInode>& parent,
+                           std::string_view name) {
+      absl::MutexLock child_lock(&child.mu_);  // lock order: parent, then child
+      child.parent_ = parent;
+      child.name_ = std::string(name);
+    };
+    if (exchange) {
+      children_[std::string(old_name)] = dst;
+      to->children_[std::string(new_name)] = src;
+      HideLowerLocked(old_name);
+      to->HideLowerLocked(new_name);
+      rename_child(*dst, self, old_name);
+    } else {
+      children_.erase(std::string(old_name));
+      LeaveWhiteoutLocked(old_name);
+      if (dst) {
+        absl::MutexLock dst_lock(&dst->mu_);
+        dst->removed_ = true;
+      }
+      to->children_[std::string(new_name)] = src;
+      to->HideLowerLocked(new_name);
+    }
+    rename_child(*src, to_self, new_name);
+    changed_ = true;
+    to->changed_ = true;
+    return Ok();
+  }
 
   Result<std::string> ReadLink() override { return Current()->ReadLink(); }
 
@@ -124,9 +231,10 @@ class OverlayInode final : public Inode {
     return Current()->SetMode(mode);
   }
 
-  Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds) override {
+  Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds,
+                                               bool linkable) override {
     TRY(CopyUp());
-    return Current()->CreateTmpfile(mode, creds);
+    return Current()->CreateTmpfile(mode, creds, linkable);
   }
 
   // Like overlayfs: the overlay's own magic over the lower filesystem's
@@ -147,6 +255,21 @@ class OverlayInode final : public Inode {
   std::shared_ptr<Inode> Current() const {
     absl::MutexLock lock(&mu_);
     return upper_ ? upper_ : lower_;
+  }
+
+  // Whether the lower directory shows an entry `name` (hidden or not).
+  bool LowerHasLocked(std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return lower_ && !opaque_ && lower_->Lookup(name).has_value();
+  }
+  // `name` now leads to an upper entry, which hides the lower one for good.
+  void HideLowerLocked(std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const bool whited_out = whiteouts_.erase(std::string(name)) > 0;
+    if (whited_out || LowerHasLocked(name)) opaque_children_.insert(std::string(name));
+  }
+  // `name` went away: a lower entry under it must not show again.
+  void LeaveWhiteoutLocked(std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const bool hid_lower = opaque_children_.erase(std::string(name)) > 0;
+    if (hid_lower || LowerHasLocked(name)) whiteouts_.insert(std::string(name));
   }
 
   // One OverlayInode per name, so that whiteouts and copy-ups are seen by
@@ -185,13 +308,16 @@ class OverlayInode final : public Inode {
   // upper layer.
   Result<void> CopyUp(bool data = true) {
     absl::MutexLock copy_lock(&copy_mu_);
+    std::shared_ptr<OverlayInode> parent;
+    std::string name;
     {
       absl::MutexLock lock(&mu_);
       if (upper_) return Ok();
       // A removed lower entry must not come back under its old name.
       if (removed_) return Errno(ENOENT);
+      parent = parent_.lock();
+      name = name_;
     }
-    auto parent = parent_.lock();
     if (!parent) return Errno(EROFS);  // the root always has an upper dir
     TRY(parent->CopyUp());
     const struct stat st = TRY(lower_->Stat());
@@ -200,21 +326,21 @@ class OverlayInode final : public Inode {
     Inode& dir = *parent->UpperDir();
     switch (st.st_mode & S_IFMT) {
       case S_IFDIR:
-        upper = TRY(dir.MakeDir(name_, st.st_mode & 07777, owner));
+        upper = TRY(dir.MakeDir(name, st.st_mode & 07777, owner));
         break;
       case S_IFLNK:
-        upper = TRY(dir.MakeSymlink(name_, TRY(lower_->ReadLink()), owner));
+        upper = TRY(dir.MakeSymlink(name, TRY(lower_->ReadLink()), owner));
         break;
       case S_IFREG:
-        upper = TRY(dir.Create(name_, st.st_mode & 07777, owner));
+        upper = TRY(dir.Create(name, st.st_mode & 07777, owner));
         if (auto r = data ? CopyData(*upper) : Ok(); !r) {
-          (void)dir.Unlink(name_);
+          (void)dir.Unlink(name);
           return r.error();
         }
         break;
-      default:
-        // PARTIAL(overlay): device nodes, fifos and sockets are not copied up.
-        return Errno(EROFS);
+      default:  // FIFOs, sockets and device nodes: the node, no content
+        upper = TRY(dir.MakeNode(name, st.st_mode & (S_IFMT | 07777), st.st_rdev, owner));
+        break;
     }
     // Copy-up keeps the lower file's times, as overlayfs does.
     (void)upper->SetTimes(st.st_atim, st.st_mtim);
@@ -299,10 +425,11 @@ class OverlayInode final : public Inode {
 
   // The tree is owned from the root down (children_), so the whiteouts and
   // copy-ups a directory records live as long as the mount.
-  const std::weak_ptr<OverlayInode> parent_;
-  const std::shared_ptr<Inode> lower_root_;  // the lower layer's root, for statfs
-  const std::string name_;
   mutable absl::Mutex mu_;
+  // Where the inode is; rename(2) changes both.
+  std::weak_ptr<OverlayInode> parent_ ABSL_GUARDED_BY(mu_);
+  const std::shared_ptr<Inode> lower_root_;  // the lower layer's root, for statfs
+  std::string name_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<Inode> upper_ ABSL_GUARDED_BY(mu_);
   const std::shared_ptr<Inode> lower_;
   // Directory state: names removed from the lower layer, names re-created

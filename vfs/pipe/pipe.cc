@@ -18,6 +18,9 @@ constexpr size_t kPipeBuf = PIPE_BUF;
 
 std::atomic<uint64_t> next_pipe_ino{1};
 
+}  // namespace
+
+// The buffer and the counts of its open ends.
 class Pipe {
  public:
   Pipe() : ino_(next_pipe_ino++) { clock_gettime(CLOCK_REALTIME, &time_); }
@@ -26,9 +29,14 @@ class Pipe {
   std::deque<uint8_t> buf ABSL_GUARDED_BY(mu);
   int readers ABSL_GUARDED_BY(mu) = 0;
   int writers ABSL_GUARDED_BY(mu) = 0;
+  // Opens so far of each kind, which a FIFO's opener waits to see change
+  // (a partner that came and went still counts).
+  uint64_t read_opens ABSL_GUARDED_BY(mu) = 0;
+  uint64_t write_opens ABSL_GUARDED_BY(mu) = 0;
   WaitQueue readable;  // data arrived or the last writer left
   WaitQueue writable;  // room appeared or the last reader left
   WaitQueue polled;    // either (poll, select)
+  WaitQueue opened;    // a FIFO got a reader or a writer
   void NotifyReadable() {
     readable.NotifyAll();
     polled.NotifyAll();
@@ -46,19 +54,47 @@ class Pipe {
   timespec time_;
 };
 
+namespace {
+
+// One open end: a pipe2(2) end (no path) or an open of a FIFO, which may
+// read and write at once (O_RDWR).
 class PipeEnd final : public FileDescription {
  public:
-  PipeEnd(std::shared_ptr<Pipe> pipe, int flags) : FileDescription(Path{}, flags), pipe_(std::move(pipe)) {
+  PipeEnd(std::shared_ptr<Pipe> pipe, Path path, int flags)
+      : FileDescription(std::move(path), flags), pipe_(std::move(pipe)) {
     absl::MutexLock lock(&pipe_->mu);
-    (Readable() ? pipe_->readers : pipe_->writers)++;
+    if (Readable()) {
+      ++pipe_->readers;
+      ++pipe_->read_opens;
+      // A FIFO reader that did not wait for a writer sees no hang-up until
+      // one came and went (Linux's pipe_poll and f_version).
+      if ((flags & O_NONBLOCK) && !Writable() && path_.valid()) hup_after_ = pipe_->write_opens;
+    }
+    if (Writable()) {
+      ++pipe_->writers;
+      ++pipe_->write_opens;
+    }
   }
   ~PipeEnd() override {
     {
       absl::MutexLock lock(&pipe_->mu);
-      (Readable() ? pipe_->readers : pipe_->writers)--;
+      if (Readable()) --pipe_->readers;
+      if (Writable()) --pipe_->writers;
+      // A FIFO keeps no data once nobody has it open.
+      if (pipe_->readers == 0 && pipe_->writers == 0) pipe_->buf.clear();
     }
     pipe_->NotifyReadable();
     pipe_->NotifyWritable();
+  }
+
+  // A FIFO reports its inode; a pipe its pipefs identity.
+  Result<struct stat> Stat() override {
+    if (path_.valid()) return FileDescription::Stat();
+    return PipeStat();
+  }
+  // open(2) of /proc/[pid]/fd/N: another open of the same pipe, as a FIFO's.
+  Result<std::shared_ptr<FileDescription>> Reopen(int flags) override {
+    return OpenFifo(pipe_, path_, flags);
   }
 
   short Readiness(short events) override {
@@ -66,8 +102,9 @@ class PipeEnd final : public FileDescription {
     short ready = 0;
     if (Readable()) {
       if (!pipe_->buf.empty()) ready |= POLLIN | POLLRDNORM;
-      if (pipe_->writers == 0) ready |= POLLHUP;
-    } else {
+      if (pipe_->writers == 0 && pipe_->write_opens != hup_after_) ready |= POLLHUP;
+    }
+    if (Writable()) {
       // Room for an atomic write; with no reader a write would fail.
       if (kPipeSize - pipe_->buf.size() >= kPipeBuf) ready |= POLLOUT | POLLWRNORM;
       if (pipe_->readers == 0) ready |= POLLERR;
@@ -164,7 +201,7 @@ class PipeEnd final : public FileDescription {
     }
   }
 
-  Result<struct stat> Stat() override {
+  struct stat PipeStat() const {
     struct stat st{};
     st.st_mode = S_IFIFO | 0600;
     st.st_nlink = 1;
@@ -190,6 +227,7 @@ class PipeEnd final : public FileDescription {
 
  private:
   std::shared_ptr<Pipe> pipe_;
+  uint64_t hup_after_ = 0;  // POLLHUP once write_opens differs from this
 };
 
 }  // namespace
@@ -197,7 +235,35 @@ class PipeEnd final : public FileDescription {
 std::pair<std::shared_ptr<FileDescription>, std::shared_ptr<FileDescription>> NewPipe(int flags) {
   auto pipe = std::make_shared<Pipe>();
   const int kept = flags & (O_NONBLOCK | O_DIRECT);
-  return {std::make_shared<PipeEnd>(pipe, O_RDONLY | kept), std::make_shared<PipeEnd>(pipe, O_WRONLY | kept)};
+  return {std::make_shared<PipeEnd>(pipe, Path{}, O_RDONLY | kept),
+          std::make_shared<PipeEnd>(pipe, Path{}, O_WRONLY | kept)};
+}
+
+std::shared_ptr<Pipe> NewFifo() { return std::make_shared<Pipe>(); }
+
+Result<std::shared_ptr<FileDescription>> OpenFifo(const std::shared_ptr<Pipe>& fifo, const Path& path,
+                                                  int flags) {
+  const int acc = flags & O_ACCMODE;
+  if (acc != O_RDONLY && acc != O_WRONLY && acc != O_RDWR) return Errno(EINVAL);
+  uint64_t partner_opens;
+  {
+    absl::MutexLock lock(&fifo->mu);
+    if (acc == O_WRONLY && (flags & O_NONBLOCK) && fifo->readers == 0) return Errno(ENXIO);
+    partner_opens = acc == O_RDONLY ? fifo->write_opens : fifo->read_opens;
+  }
+  auto end = std::make_shared<PipeEnd>(fifo, path, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
+  fifo->opened.NotifyAll();
+  fifo->NotifyReadable();
+  fifo->NotifyWritable();
+  if (acc == O_RDWR || (acc == O_RDONLY && (flags & O_NONBLOCK))) return std::shared_ptr<FileDescription>(end);
+  // Wait for a partner: the first writer for a reader, a reader for a
+  // writer. A signal drops `end` again, as if the open never happened.
+  TRY(BlockOn(fifo->opened, [&] {
+    absl::MutexLock lock(&fifo->mu);
+    if (acc == O_RDONLY) return fifo->writers > 0 || fifo->write_opens != partner_opens;
+    return fifo->readers > 0 || fifo->read_opens != partner_opens;
+  }));
+  return std::shared_ptr<FileDescription>(end);
 }
 
 }  // namespace husk::vfs

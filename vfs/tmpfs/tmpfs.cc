@@ -5,12 +5,15 @@
 #include <time.h>
 
 #include <atomic>
+#include <cstdio>
+#include <optional>
 #include <cstring>
 #include <map>
 #include <vector>
 
 #include "vfs/dir_file.h"
 #include "vfs/pages.h"
+#include "vfs/pipe/pipe.h"
 
 namespace husk::vfs {
 namespace {
@@ -18,6 +21,12 @@ namespace {
 std::atomic<uint64_t> g_next_ino{1};
 std::atomic<uint32_t> g_next_minor{100};
 constexpr uint64_t kMaxFileSize = 1ULL << 40;
+constexpr unsigned kRenameFlags = RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT;
+
+// Serializes what locks two directories (rename, rmdir), after Linux's
+// s_vfs_rename_mutex. Lock order: this, then directories, then the files
+// in them.
+absl::Mutex g_rename_mu;
 
 timespec Now() {
   timespec ts;
@@ -27,10 +36,12 @@ timespec Now() {
 
 class TmpfsInode : public Inode {
  public:
-  TmpfsInode(mode_t mode, const Credentials& creds, dev_t dev, PageStore& store)
-      : Inode(mode), store_(store) {
+  TmpfsInode(mode_t mode, const Credentials& creds, dev_t dev, PageStore& store, dev_t rdev = 0)
+      : Inode(mode), dev_(dev), store_(store) {
     if (S_ISREG(mode)) pages_ = std::make_shared<SharedPages>(store);
+    if (S_ISFIFO(mode)) fifo_ = NewFifo();
     st_.st_dev = dev;
+    if (S_ISCHR(mode) || S_ISBLK(mode)) st_.st_rdev = rdev;
     st_.st_ino = g_next_ino++;
     st_.st_mode = mode;
     st_.st_nlink = S_ISDIR(mode) ? 2 : 1;
@@ -55,19 +66,37 @@ class TmpfsInode : public Inode {
     return st_.st_nlink == 0;
   }
 
-  Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds) override {
+  Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds,
+                                               bool linkable) override {
     if (!IsDir()) return Errno(ENOTDIR);
     if (Unlinked()) return Errno(ENOENT);
-    auto file = std::make_shared<TmpfsInode>((mode & 07777) | S_IFREG, creds, st_.st_dev, store_);
-    file->Orphan();
+    auto file = std::make_shared<TmpfsInode>((mode & 07777) | S_IFREG, creds, dev_, store_);
+    {
+      absl::MutexLock lock(&file->mu_);
+      file->st_.st_nlink = 0;
+      file->linkable_ = linkable;
+    }
     return std::shared_ptr<Inode>(std::move(file));
   }
 
-  // The last name went away: nlink drops to 0 and a directory is dead.
-  void Orphan() {
-    absl::MutexLock lock(&mu_);
-    st_.st_nlink = 0;
-    st_.st_ctim = Now();
+  // A name of the inode went away (unlink, or a rename over it): a file
+  // loses one link, a directory is dead.
+  static void DropName(Inode& inode) {
+    auto* t = dynamic_cast<TmpfsInode*>(&inode);
+    if (t == nullptr) return;  // a node of another kind (devfs)
+    absl::MutexLock lock(&t->mu_);
+    if (t->IsDir() || t->st_.st_nlink == 0) {
+      t->st_.st_nlink = 0;
+    } else {
+      --t->st_.st_nlink;
+    }
+    t->st_.st_ctim = Now();
+  }
+  static void Touch(Inode& inode) {
+    if (auto* t = dynamic_cast<TmpfsInode*>(&inode)) {
+      absl::MutexLock lock(&t->mu_);
+      t->st_.st_ctim = Now();
+    }
   }
 
   Result<std::shared_ptr<Inode>> Lookup(std::string_view name) override {
@@ -92,18 +121,26 @@ class TmpfsInode : public Inode {
 
   Result<std::shared_ptr<Inode>> Create(std::string_view name, mode_t mode,
                                         const Credentials& creds) override {
-    return AddChild(name, std::make_shared<TmpfsInode>((mode & 07777) | S_IFREG, creds, st_.st_dev, store_));
+    return AddChild(name, std::make_shared<TmpfsInode>((mode & 07777) | S_IFREG, creds, dev_, store_));
+  }
+  Result<std::shared_ptr<Inode>> MakeNode(std::string_view name, mode_t mode, dev_t rdev,
+                                          const Credentials& creds) override {
+    switch (mode & S_IFMT) {
+      case S_IFREG: case S_IFIFO: case S_IFSOCK: case S_IFCHR: case S_IFBLK: break;
+      default: return Errno(EINVAL);
+    }
+    return AddChild(name, std::make_shared<TmpfsInode>(mode & (S_IFMT | 07777), creds, dev_, store_, rdev));
   }
   Result<std::shared_ptr<Inode>> MakeDir(std::string_view name, mode_t mode,
                                          const Credentials& creds) override {
-    auto inode = TRY(AddChild(name, std::make_shared<TmpfsInode>((mode & 07777) | S_IFDIR, creds, st_.st_dev, store_)));
+    auto inode = TRY(AddChild(name, std::make_shared<TmpfsInode>((mode & 07777) | S_IFDIR, creds, dev_, store_)));
     absl::MutexLock lock(&mu_);
     ++st_.st_nlink;
     return inode;
   }
   Result<std::shared_ptr<Inode>> MakeSymlink(std::string_view name, std::string_view target,
                                              const Credentials& creds) override {
-    auto link = std::make_shared<TmpfsInode>(S_IFLNK | 0777, creds, st_.st_dev, store_);
+    auto link = std::make_shared<TmpfsInode>(S_IFLNK | 0777, creds, dev_, store_);
     link->data_.assign(target.begin(), target.end());
     return AddChild(name, std::move(link));
   }
@@ -113,13 +150,14 @@ class TmpfsInode : public Inode {
     auto it = children_.find(name);
     if (it == children_.end()) return Errno(ENOENT);
     if (it->second->IsDir()) return Errno(EISDIR);
-    static_cast<TmpfsInode*>(it->second.get())->Orphan();  // lock order: parent, then child
+    DropName(*it->second);  // lock order: parent, then child
     children_.erase(it);
     st_.st_mtim = st_.st_ctim = Now();
     return Ok();
   }
   Result<void> RemoveDir(std::string_view name) override {
     if (!IsDir()) return Errno(ENOTDIR);
+    absl::MutexLock rename_lock(&g_rename_mu);
     absl::MutexLock lock(&mu_);
     auto it = children_.find(name);
     if (it == children_.end()) return Errno(ENOENT);
@@ -135,6 +173,108 @@ class TmpfsInode : public Inode {
     st_.st_mtim = st_.st_ctim = Now();
     return Ok();
   }
+  Result<std::shared_ptr<Inode>> Link(std::string_view name,
+                                      const std::shared_ptr<Inode>& target) override {
+    if (!IsDir()) return Errno(ENOTDIR);
+    auto* file = dynamic_cast<TmpfsInode*>(target.get());
+    if (file == nullptr) return Errno(EPERM);  // a devfs node: not linkable
+    if (file->dev_ != dev_) return Errno(EXDEV);
+    if (file->IsDir()) return Errno(EPERM);
+    absl::MutexLock lock(&mu_);
+    if (st_.st_nlink == 0) return Errno(ENOENT);
+    if (children_.contains(name)) return Errno(EEXIST);
+    {
+      absl::MutexLock file_lock(&file->mu_);  // lock order: parent, then child
+      if (file->st_.st_nlink == 0 && !file->linkable_) return Errno(ENOENT);
+      ++file->st_.st_nlink;
+      file->linkable_ = false;  // an O_TMPFILE file is linkable once
+      file->st_.st_ctim = Now();
+    }
+    children_.emplace(std::string(name), target);
+    st_.st_mtim = st_.st_ctim = Now();
+    return target;
+  }
+
+  Result<void> Rename(std::string_view old_name, Inode& new_dir, std::string_view new_name,
+                      unsigned flags, const Credentials& creds) override
+      ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    if (!IsDir()) return Errno(ENOTDIR);
+    auto* to = dynamic_cast<TmpfsInode*>(&new_dir);
+    if (to == nullptr || to->dev_ != dev_) return Errno(EXDEV);
+    if (!to->IsDir()) return Errno(ENOTDIR);
+    if (flags & ~kRenameFlags) return Errno(EINVAL);
+    const bool exchange = flags & RENAME_EXCHANGE;
+    // Made before anything changes, so the rename cannot fail halfway.
+    std::shared_ptr<TmpfsInode> whiteout;
+    if (flags & RENAME_WHITEOUT) {
+      whiteout = std::make_shared<TmpfsInode>(S_IFCHR, creds, dev_, store_, makedev(0, 0));
+    }
+    std::shared_ptr<Inode> replaced;  // dies after the locks are dropped
+    absl::MutexLock rename_lock(&g_rename_mu);
+    TmpfsInode* first = this;
+    TmpfsInode* second = to;
+    if (second < first) std::swap(first, second);
+    absl::MutexLock lock1(&first->mu_);
+    std::optional<absl::MutexLock> lock2;
+    if (second != first) lock2.emplace(&second->mu_);
+
+    auto it = children_.find(old_name);
+    if (it == children_.end()) return Errno(ENOENT);
+    std::shared_ptr<Inode> src = it->second;
+    std::shared_ptr<Inode> dst;
+    if (auto jt = to->children_.find(new_name); jt != to->children_.end()) dst = jt->second;
+    if (src == dst) return Ok();  // two names of one file: nothing to do
+    if (src.get() == to) return Errno(EINVAL);  // a directory into itself
+    if (dst.get() == this) return Errno(ENOTEMPTY);
+    if (dst == nullptr && (exchange || to->st_.st_nlink == 0)) return Errno(ENOENT);
+    if (dst != nullptr && !exchange) {
+      if (flags & RENAME_NOREPLACE) return Errno(EEXIST);
+      if (src->IsDir() && !dst->IsDir()) return Errno(ENOTDIR);
+      if (!src->IsDir() && dst->IsDir()) return Errno(EISDIR);
+      if (dst->IsDir()) {
+        if (auto* d = dynamic_cast<TmpfsInode*>(dst.get())) {
+          absl::MutexLock dst_lock(&d->mu_);  // lock order: parent, then child
+          if (!d->children_.empty()) return Errno(ENOTEMPTY);
+        } else if (auto entries = dst->List(); !entries || !entries->empty()) {
+          return Errno(ENOTEMPTY);  // a directory of another kind (a test's)
+        }
+      }
+    }
+
+    // A directory's ".." moves with it: the parents' link counts follow.
+    auto moved_dir = [&](const std::shared_ptr<Inode>& d, TmpfsInode* from, TmpfsInode* into)
+                         ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      if (!d->IsDir() || from == into) return;
+      --from->st_.st_nlink;
+      ++into->st_.st_nlink;
+    };
+    if (exchange) {
+      it->second = dst;
+      to->children_[std::string(new_name)] = src;
+      moved_dir(src, this, to);
+      moved_dir(dst, to, this);
+      Touch(*dst);
+    } else {
+      if (dst != nullptr) {
+        if (dst->IsDir()) --to->st_.st_nlink;
+        DropName(*dst);
+        replaced = dst;
+      }
+      moved_dir(src, this, to);
+      to->children_[std::string(new_name)] = src;
+      if (whiteout) {
+        it->second = whiteout;
+      } else {
+        children_.erase(it);
+      }
+    }
+    Touch(*src);
+    const timespec now = Now();
+    st_.st_mtim = st_.st_ctim = now;
+    to->st_.st_mtim = to->st_.st_ctim = now;
+    return Ok();
+  }
+
   Result<std::string> ReadLink() override {
     if (!IsSymlink()) return Errno(EINVAL);
     absl::MutexLock lock(&mu_);
@@ -211,11 +351,14 @@ class TmpfsInode : public Inode {
     if (IsSymlink()) return data_.size();
     return size_;
   }
+  const dev_t dev_;  // the filesystem's
   mutable absl::Mutex mu_;
   struct stat st_ ABSL_GUARDED_BY(mu_) {};
+  bool linkable_ ABSL_GUARDED_BY(mu_) = false;  // an O_TMPFILE file link(2) may name
   std::map<std::string, std::shared_ptr<Inode>, std::less<>> children_ ABSL_GUARDED_BY(mu_);
   PageStore& store_;
   std::shared_ptr<SharedPages> pages_;               // a regular file's content
+  std::shared_ptr<Pipe> fifo_;                       // a FIFO's buffer
   uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;           // a regular file's size
   std::vector<uint8_t> data_ ABSL_GUARDED_BY(mu_);  // a symlink's target
 };
@@ -248,6 +391,14 @@ class TmpfsPathFile final : public FileDescription {
 Result<std::shared_ptr<FileDescription>> TmpfsInode::Open(const Path& path, int flags) {
   if (flags & O_PATH) return std::shared_ptr<FileDescription>(std::make_shared<TmpfsPathFile>(path, flags));
   if (IsDir()) return std::shared_ptr<FileDescription>(std::make_shared<DirectoryFile>(path, flags));
+  switch (type()) {
+    case S_IFIFO: return OpenFifo(fifo_, path, flags);
+    // A socket file is reached through connect(2), not open(2).
+    case S_IFSOCK: return Errno(ENXIO);
+    // PARTIAL(device nodes): mknod makes them, but no driver answers an
+    // open of one outside /dev; Linux says ENXIO for a missing driver.
+    case S_IFCHR: case S_IFBLK: return Errno(ENXIO);
+  }
   return std::shared_ptr<FileDescription>(std::make_shared<TmpfsFile>(path, flags, this));
 }
 

@@ -23,6 +23,13 @@ class FakeContext : public platform::Context {
   void Interrupt() override {}
   Result<void> GetFp(user_fpregs_struct&) override { return Errno(EINVAL); }
   Result<void> SetFp(const user_fpregs_struct&) override { return Ok(); }
+  const platform::XstateLayout& Xstate() override { return xstate_; }
+  Result<void> GetXstate(std::span<uint8_t>) override { return Errno(EINVAL); }
+  Result<void> SetXstate(std::span<const uint8_t>) override { return Ok(); }
+  platform::SignalTrampolines Trampolines() override { return {}; }
+
+ private:
+  platform::XstateLayout xstate_;  // no XSAVE
 };
 
 class FakeAddressSpace : public platform::AddressSpace {

@@ -22,7 +22,7 @@ const std::set<std::string_view> kKnownKinds = {
     "d",         "x",         "ptr",         "oflags",    "mode",      "prot",     "mflags",
     "mremapflags", "madvice", "whence",      "sig",       "sighow",    "sigset",   "sigaction",
     "ioctl",     "fcntlcmd",  "stat",        "iov",       "oiov",      "atflags",  "amode",
-    "rlimitres", "archprctl", "clock",       "grndflags",
+    "rlimitres", "archprctl", "clock",       "grndflags", "fmode",
 };
 
 std::vector<std::string_view> SplitKinds(std::string_view args) {

@@ -1,0 +1,18 @@
+// procfs: the sandbox's /proc (man 5 proc). Every process and thread of
+// the sandbox, as its own pids number them, and nothing of the host's:
+// /proc/[pid]/{stat,status,maps,fd/ ...}, /proc/self, and the system-wide
+// files (meminfo, stat, uptime, cpuinfo, mounts, sys/ ...).
+#pragma once
+
+#include <memory>
+
+#include "vfs/proc/source.h"
+#include "vfs/vfs.h"
+
+namespace husk::vfs {
+
+// A procfs mount answering from `source`; `vfs` is the mount tree it
+// describes (mounts, mountinfo) and names paths in.
+std::shared_ptr<Mount> NewProcMount(const Vfs& vfs, std::shared_ptr<proc::ProcSource> source);
+
+}  // namespace husk::vfs
