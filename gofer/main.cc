@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include <charconv>
 #include <memory>
@@ -98,6 +99,8 @@ int Main(int argc, char** argv) {
   // The gofer ends when the sentry does (PR_SET_PDEATHSIG).
   for (int sig : {SIGINT, SIGQUIT, SIGHUP, SIGTERM}) ::signal(sig, SIG_IGN);
   Options opts = ParseArgs(argc, argv);
+  // The sentry applies the sandbox's umask: the modes it sends are final.
+  ::umask(0);
   std::vector<ServedExport> exports = OpenExports(opts.exports);
   // PARTIAL(hardening): here, with the export roots open and before the
   // first request, the gofer should pivot_root into its exports, enter new

@@ -14,15 +14,10 @@
 
 #include "base/log.h"
 #include "gofer/protocol/channel.h"
+#include "gofer/server_util.h"
 
 namespace husk::gofer {
 namespace {
-
-// Open flags the sentry may ask for. Creation (O_CREAT, O_EXCL, O_TMPFILE)
-// and O_PATH are not open operations of this protocol.
-constexpr int kAllowedOpenFlags = O_ACCMODE | O_TRUNC | O_APPEND | O_NONBLOCK | O_DIRECTORY |
-                                  O_NOFOLLOW | O_SYNC | O_DSYNC | O_DIRECT | O_NOATIME |
-                                  O_LARGEFILE | O_NOCTTY | O_CLOEXEC;
 
 // The largest getdents64 record: header (19 bytes), NAME_MAX bytes and a NUL,
 // rounded up to 8.
@@ -40,60 +35,6 @@ struct Dirent64 {
   uint8_t d_type;
   char d_name[];
 };
-
-// Reads a request body of exactly `Body`, or `Body` followed by a tail when
-// `tail_allowed`. Anything else is a malformed request: EINVAL.
-template <class Body>
-Result<Body> ReadBody(WireReader& in, bool tail_allowed = false) {
-  Body body;
-  if (!in.Read(&body) || (!tail_allowed && in.remaining() != 0)) return Errno(EINVAL);
-  return body;
-}
-
-// Every open in the gofer: relative to an fd we hold, never following a
-// final symlink, and never leaking into a child or becoming a controlling tty.
-Result<ScopedFd> OpenAt(int dir_fd, const char* name, int flags) {
-  int fd = ::openat(dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return Errno(errno);
-  return ScopedFd(fd);
-}
-
-// The target of the link that an O_PATH|O_NOFOLLOW fd holds (the empty
-// path names the fd itself).
-Result<std::string> ReadLinkFd(int fd) {
-  char target[PATH_MAX];
-  ssize_t n = ::readlinkat(fd, "", target, sizeof(target));
-  if (n < 0) return Errno(errno);
-  if (static_cast<size_t>(n) == sizeof(target)) return Errno(ENAMETOOLONG);
-  return std::string(target, n);
-}
-
-Result<struct stat> StatFd(int fd) {
-  struct stat st;
-  if (::fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return Errno(errno);
-  return st;
-}
-
-WireAttr ToWire(const struct stat& st) {
-  WireAttr w = {};
-  w.dev = st.st_dev;
-  w.ino = st.st_ino;
-  w.nlink = st.st_nlink;
-  w.mode = st.st_mode;
-  w.uid = st.st_uid;
-  w.gid = st.st_gid;
-  w.rdev = st.st_rdev;
-  w.size = st.st_size;
-  w.blksize = st.st_blksize;
-  w.blocks = st.st_blocks;
-  w.atime_sec = st.st_atim.tv_sec;
-  w.atime_nsec = st.st_atim.tv_nsec;
-  w.mtime_sec = st.st_mtim.tv_sec;
-  w.mtime_nsec = st.st_mtim.tv_nsec;
-  w.ctime_sec = st.st_ctim.tv_sec;
-  w.ctime_nsec = st.st_ctim.tv_nsec;
-  return w;
-}
 
 bool PeerClosed(int sock) {
   pollfd p = {sock, POLLIN, 0};
@@ -153,6 +94,18 @@ Result<Server::Response> Server::Dispatch(MessageType type, WireReader& in) {
     case MessageType::kReadLink: return ReadLink(in);
     case MessageType::kStatFs: return StatFs(in);
     case MessageType::kClunk: return Clunk(in);
+    case MessageType::kCreate: return Create(in);
+    case MessageType::kMkDir: return MkDir(in);
+    case MessageType::kMkNod: return MkNod(in);
+    case MessageType::kSymLink: return SymLink(in);
+    case MessageType::kLink: return Link(in);
+    case MessageType::kUnlink: return Unlink(in);
+    case MessageType::kRename: return Rename(in);
+    case MessageType::kSetAttr: return SetAttr(in);
+    case MessageType::kGetXattr: return GetXattr(in);
+    case MessageType::kSetXattr: return SetXattr(in);
+    case MessageType::kListXattr: return ListXattr(in);
+    case MessageType::kRemoveXattr: return RemoveXattr(in);
   }
   return Errno(EINVAL);
 }
@@ -181,8 +134,8 @@ Result<Server::Response> Server::Attach(WireReader& in) {
   const ServedExport& exp = exports_[req.export_index];
   struct stat st = TRY(StatFd(exp.root->get()));
   // The root is its own parent: Reopen uses openat(root, ".").
-  Fid fid = TRY(AddFid(
-      Node{exp.root, exp.root, ".", req.export_index, st.st_dev, st.st_ino, st.st_mode & S_IFMT}));
+  Fid fid = TRY(AddFid(Node{exp.root, exp.root, ".", req.export_index, st.st_dev, st.st_ino,
+                            st.st_mode & S_IFMT, st.st_dev, st.st_ino}));
   return With(WalkResponse{fid, ToWire(st)});
 }
 
@@ -192,25 +145,32 @@ Result<Server::Response> Server::Walk(WireReader& in) {
   // The confinement rule (see Server): exactly one real component.
   if (!IsValidComponent(name)) return Errno(EINVAL);
   const Node* dir = TRY(Lookup(req.dir));
+  struct stat st;
+  std::string target;
+  Fid fid = TRY(WalkFrom(*dir, std::move(name), &st, &target));
+  Response response = With(WalkResponse{fid, ToWire(st)});
+  response.body.WriteBytes(target);
+  return response;
+}
+
+Result<Fid> Server::WalkFrom(const Node& dir, std::string name, struct stat* st_out,
+                             std::string* target) {
   if (fids_.size() >= kMaxFids) return Errno(ENFILE);  // before opening anything
   // O_PATH: no I/O access, and no open side effects on devices or FIFOs.
   // O_NOFOLLOW: a symlink is held as the link itself. A non-directory `dir`
   // (including a symlink) fails here with ENOTDIR.
-  ScopedFd fd = TRY(OpenAt(dir->fd->get(), name.c_str(), O_PATH));
+  ScopedFd fd = TRY(OpenAt(dir.fd->get(), name.c_str(), O_PATH));
   struct stat st = TRY(StatFd(fd.get()));
   // A symlink's target comes with the walk: path walks follow most links
   // they meet, and this spares them a ReadLink round trip.
-  std::string target;
-  if (S_ISLNK(st.st_mode)) {
-    target = ReadLinkFd(fd.get()).value_or("");
+  if (S_ISLNK(st.st_mode) && target != nullptr) {
+    *target = ReadLinkFd(fd.get()).value_or("");
     st = TRY(StatFd(fd.get()));  // reading the link may have set its atime
   }
-  Node node{std::make_shared<const ScopedFd>(std::move(fd)), dir->fd, std::move(name),
-            dir->export_index, st.st_dev, st.st_ino, st.st_mode & S_IFMT};
-  Fid fid = TRY(AddFid(std::move(node)));
-  Response response = With(WalkResponse{fid, ToWire(st)});
-  response.body.WriteBytes(target);
-  return response;
+  Node node{std::make_shared<const ScopedFd>(std::move(fd)), dir.fd, std::move(name),
+            dir.export_index, st.st_dev, st.st_ino, st.st_mode & S_IFMT, dir.dev, dir.ino};
+  *st_out = st;
+  return AddFid(std::move(node));
 }
 
 Result<Server::Response> Server::GetAttr(WireReader& in) {

@@ -31,7 +31,12 @@ struct ServedExport {
 // opened with O_PATH|O_NOFOLLOW. A symlink is therefore held as the link
 // itself and is never traversed, so no fid can name anything outside its
 // export. Files are reopened relative to fds we hold, never by host path
-// and never through /proc.
+// and never through /proc. Writes (server_write.cc) follow the same rule:
+// each acts on ONE component in a directory fid's fd, with the *at call
+// that does not follow a final symlink (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW, or
+// the call never follows one: mkdirat, unlinkat, renameat2, symlinkat,
+// linkat without AT_SYMLINK_FOLLOW), or on a fid's own O_PATH fd with
+// AT_EMPTY_PATH, and only on a writable export (EROFS otherwise).
 class Server {
  public:
   Server(ScopedFd sock, std::vector<ServedExport> exports);
@@ -51,6 +56,10 @@ class Server {
     dev_t dev;
     ino_t ino;
     mode_t type;  // S_IFMT bits
+    // The parent directory's identity, so a Rename can find the fids it
+    // moves (each walk of a directory has an fd of its own).
+    dev_t parent_dev;
+    ino_t parent_ino;
   };
 
   // A successful reply: body after the ResponseHeader, and maybe a host fd.
@@ -78,6 +87,39 @@ class Server {
   Result<Response> ReadLink(WireReader& in);
   Result<Response> StatFs(WireReader& in);
   Result<Response> Clunk(WireReader& in);
+  // server_write.cc
+  Result<Response> Create(WireReader& in);
+  Result<Response> MkDir(WireReader& in);
+  Result<Response> MkNod(WireReader& in);
+  Result<Response> SymLink(WireReader& in);
+  Result<Response> Link(WireReader& in);
+  Result<Response> Unlink(WireReader& in);
+  Result<Response> Rename(WireReader& in);
+  Result<Response> SetAttr(WireReader& in);
+  Result<Response> GetXattr(WireReader& in);
+  Result<Response> SetXattr(WireReader& in);
+  Result<Response> ListXattr(WireReader& in);
+  Result<Response> RemoveXattr(WireReader& in);
+
+  // A new fid for `name` in `dir` (a walk); its attributes in `*st`, and a
+  // symlink's target in `*target` when that is given.
+  Result<Fid> WalkFrom(const Node& dir, std::string name, struct stat* st,
+                       std::string* target = nullptr);
+  // `fid` as a directory of a writable export that names may be added to
+  // or removed from: ENOTDIR, EROFS.
+  Result<const Node*> WritableDir(Fid fid) const;
+  // Walks to the file just made as `name` in `dir` and gives it the owner
+  // the sentry asked for, where the host lets the gofer (server_write.cc).
+  Result<Response> WalkToNew(const Node& dir, std::string name, uint32_t uid, uint32_t gid,
+                             const struct stat* made = nullptr);
+  // chmod(2) of the file `node` holds.
+  Result<void> ChmodNode(const Node& node, mode_t mode);
+  // After a rename, fids of the names it moved follow them.
+  void Renamed(const Node& old_dir, const std::string& old_name, const Node& new_dir,
+               const std::string& new_name, bool exchange);
+  // An fd of a regular file or directory to read or change its extended
+  // attributes with (O_PATH fds cannot).
+  Result<ScopedFd> XattrFd(const Node& node);
 
   Result<ScopedFd> Reopen(const Node& node, int flags);
   std::optional<Errno> OpenRefusal(const Node& node, int flags) const;

@@ -25,6 +25,7 @@
 #include "sentry/host/signals.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/proc_source.h"
+#include "sentry/kernel/tty/tty.h"
 #include "sentry/syscalls/strace_format.h"
 #include "sentry/syscalls/syscalls.h"
 #include "vfs/dev/devfs.h"
@@ -72,13 +73,15 @@ constexpr char kRunUsage[] =
     "  --strace                 print every syscall to stderr in strace's format\n"
     "  --log=FILE               write the sentry's log to FILE\n"
     "  --debug                  write the sentry's log (debug level) to stderr\n"
-    "  --mount=HOST:SANDBOX[:ro]  make host directory HOST visible at SANDBOX\n"
-    "                           (read-only; SANDBOX is created if missing)\n"
+    "  --mount=HOST:SANDBOX[:ro|:rw]  make host directory HOST visible at\n"
+    "                           SANDBOX (created if missing): read-only (ro, the\n"
+    "                           default), or writable (rw: changes reach HOST)\n"
     "  -h, --help               print this text\n";
 
 struct MountFlag {
   std::string host;
   std::string sandbox;
+  bool writable = false;
 };
 
 struct RunFlags {
@@ -103,19 +106,16 @@ MountFlag ParseMount(std::string_view v) {
     start = colon + 1;
   }
   if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
-    UsageError(fmt::format("--mount: want HOST:SANDBOX[:ro], got '{}'", v));
+    UsageError(fmt::format("--mount: want HOST:SANDBOX[:ro|:rw], got '{}'", v));
   }
-  if (parts.size() == 3 && parts[2] != "ro") {
-    if (parts[2] == "rw") {
-      UsageError("--mount: rw mounts are not supported yet (the gofer serves files read-only)");
-    }
-    UsageError(fmt::format("--mount: unknown option '{}' (want ro)", parts[2]));
+  if (parts.size() == 3 && parts[2] != "ro" && parts[2] != "rw") {
+    UsageError(fmt::format("--mount: unknown option '{}' (want ro or rw)", parts[2]));
   }
   if (parts[0][0] != '/' || parts[1][0] != '/') UsageError("--mount: paths must be absolute");
   struct stat st;
   if (stat(parts[0].c_str(), &st) != 0) Die(1, fmt::format("--mount: {}: {}", parts[0], strerror(errno)));
   if (!S_ISDIR(st.st_mode)) Die(1, fmt::format("--mount: {}: Not a directory", parts[0]));
-  return MountFlag{parts[0], parts[1]};
+  return MountFlag{parts[0], parts[1], parts.size() == 3 && parts[2] == "rw"};
 }
 
 RunFlags ParseRunFlags(int argc, char** argv) {
@@ -333,6 +333,8 @@ int Run(int argc, char** argv) {
   for (int fd = 0; fd < 3; ++fd) {
     if (auto f = vfs::NewHostFile(fd)) (void)fds->InstallAt(fd, std::move(f), false, 3);
   }
+  // On a terminal, the sandbox's session has it as its controlling one.
+  auto host_tty = kernel::tty::AdoptHostTerminal(*fds);
 
   // From here on (and in every thread started from here) the signals meant
   // for the sandbox wait for the forwarder.
@@ -347,7 +349,7 @@ int Run(int argc, char** argv) {
   HUSK_DEBUG("memory file and platform");
 
   std::vector<gofer::Export> exports{{"/", false}};
-  for (const auto& m : flags.mounts) exports.push_back({m.host, false});
+  for (const auto& m : flags.mounts) exports.push_back({m.host, m.writable});
   auto spawned = gofer::StartGofer(SelfDir() + "/gofer", exports);
   if (!spawned) Die(1, fmt::format("cannot start the gofer: {}", ErrnoText(spawned.error().value())));
   HUSK_DEBUG("gofer forked");
@@ -366,6 +368,7 @@ int Run(int argc, char** argv) {
     }
   }
   task->set_signal_mask(inherited.mask);
+  if (host_tty) kernel::tty::SetControllingTerminal(k, task->thread_group(), host_tty);
   fds.reset();
   RunRequest request;
   request.gofer = spawned->pid;
@@ -395,7 +398,12 @@ int Run(int argc, char** argv) {
       Die(1, fmt::format("mount point {}: {}", where, ErrnoText(r.error().value())));
     }
   };
-  mount_on("/dev", vfs::NewDevMount());
+  auto dev = vfs::NewDevMount();
+  auto devpts = kernel::tty::NewDevpts(k, *dev->root()->inode(), kernel::tty::TtyGroup(k), host_tty);
+  host_tty.reset();
+  mount_on("/dev", std::move(dev));
+  // Pseudo-terminals: /dev/ptmx, /dev/pts, and /dev/tty.
+  mount_on("/dev/pts", std::move(devpts));
   // POSIX shared memory and named semaphores (shm_open, sem_open).
   // Its pages live in the memory file, so that MAP_SHARED maps them.
   mount_on("/dev/shm", vfs::NewTmpfsMount(01777, vfs::Credentials{}, "shm", &k.memory_file()));
@@ -406,7 +414,8 @@ int Run(int argc, char** argv) {
   mount_on("/proc", vfs::NewProcMount(k.vfs(), kernel::NewProcSource(k)));
   mount_on("/sys", vfs::NewSysMount(kernel::SandboxCpus()));
   for (size_t i = 0; i < flags.mounts.size(); ++i) {
-    auto m = vfs::NewGoferMount(client, static_cast<uint32_t>(i + 1), true, flags.mounts[i].host);
+    auto m = vfs::NewGoferMount(client, static_cast<uint32_t>(i + 1), !flags.mounts[i].writable,
+                                flags.mounts[i].host);
     if (!m) Die(1, fmt::format("--mount {}: {}", flags.mounts[i].host, ErrnoText(m.error().value())));
     mount_on(flags.mounts[i].sandbox, std::move(*m));
   }

@@ -1,6 +1,16 @@
 #include "vfs/fd_table.h"
 
+#include "vfs/lock.h"
+
 namespace husk::vfs {
+
+// The process's end (exit_files): every fd closes, and with it the POSIX
+// locks the process holds.
+FdTable::~FdTable() {
+  for (auto& e : fds_) {
+    if (e.file) ReleasePosixLocks(*e.file, this);
+  }
+}
 
 Result<int> FdTable::Install(std::shared_ptr<FileDescription> file, bool cloexec, int min_fd,
                              uint64_t limit) {
@@ -22,6 +32,7 @@ Result<void> FdTable::InstallAt(int fd, std::shared_ptr<FileDescription> file, b
   absl::MutexLock lock(&mu_);
   if (static_cast<size_t>(fd) >= fds_.size()) fds_.resize(fd + 1);
   old = std::move(fds_[fd].file);
+  if (old) ReleasePosixLocks(*old, this);
   fds_[fd] = Entry{std::move(file), cloexec};
   return Ok();
 }
@@ -37,6 +48,7 @@ Result<void> FdTable::Close(int fd) {
   absl::MutexLock lock(&mu_);
   if (fd < 0 || static_cast<size_t>(fd) >= fds_.size() || !fds_[fd].file) return Errno(EBADF);
   old = std::move(fds_[fd].file);
+  ReleasePosixLocks(*old, this);  // closing any fd of a file drops the process's locks on it
   fds_[fd].cloexec = false;
   return Ok();
 }
@@ -59,6 +71,23 @@ void FdTable::CloseOnExec() {
   absl::MutexLock lock(&mu_);
   for (auto& e : fds_) {
     if (e.file && e.cloexec) {
+      ReleasePosixLocks(*e.file, this);
+      closed.push_back(std::move(e.file));
+      e.cloexec = false;
+    }
+  }
+}
+
+void FdTable::CloseRange(unsigned first, unsigned last, bool cloexec) {
+  std::vector<std::shared_ptr<FileDescription>> closed;  // released after the lock
+  absl::MutexLock lock(&mu_);
+  for (uint64_t fd = first; fd <= last && fd < fds_.size(); ++fd) {
+    Entry& e = fds_[fd];
+    if (!e.file) continue;
+    if (cloexec) {
+      e.cloexec = true;
+    } else {
+      ReleasePosixLocks(*e.file, this);
       closed.push_back(std::move(e.file));
       e.cloexec = false;
     }

@@ -13,6 +13,8 @@ namespace husk::vfs {
 
 class FdTable {
  public:
+  FdTable() = default;
+  ~FdTable();
   // The lowest free fd >= `min_fd` below `limit` (RLIMIT_NOFILE): EMFILE if none.
   Result<int> Install(std::shared_ptr<FileDescription> file, bool cloexec, int min_fd,
                       uint64_t limit);
@@ -25,6 +27,9 @@ class FdTable {
   Result<void> SetCloexec(int fd, bool cloexec);
   // Closes every close-on-exec fd (execve).
   void CloseOnExec();
+  // close_range(2): closes the open fds in [first, last], or with
+  // `cloexec` marks them close-on-exec instead.
+  void CloseRange(unsigned first, unsigned last, bool cloexec);
   // A copy sharing the open files (fork without CLONE_FILES).
   std::shared_ptr<FdTable> Clone() const;
   // The open fds, ascending (for /proc/self/fd).

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "vfs/inode.h"
+#include "vfs/lock.h"
 
 namespace husk::vfs {
 
@@ -41,7 +42,11 @@ size_t CopyFromIoVecs(std::span<uint8_t> dst, const IoVecs& src) {
 // Linux keeps no creation flags in f_flags (do_dentry_open).
 FileDescription::FileDescription(Path path, int flags)
     : path_(std::move(path)), flags_(flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) {}
-FileDescription::~FileDescription() = default;
+FileDescription::~FileDescription() {
+  // locks_remove_file: the last close drops the description's flock(2)
+  // and OFD locks.
+  if (held_locks_) held_locks_->ReleaseFile(this);
+}
 
 Inode* FileDescription::inode() const {
   return path_.dentry ? path_.dentry->inode().get() : nullptr;
@@ -102,6 +107,14 @@ Result<struct stat> FileDescription::Stat() {
 }
 
 Result<std::span<const DirEntry>> FileDescription::ReadDir() { return Errno(ENOTDIR); }
+
+Result<void> FileDescription::Sync(bool) {
+  Inode* i = inode();
+  if (i != nullptr && (i->IsRegular() || i->IsDir())) return Ok();
+  return Errno(EINVAL);
+}
+
+Result<void> FileDescription::Allocate(int, uint64_t, uint64_t) { return Errno(EOPNOTSUPP); }
 
 Result<uint64_t> FileDescription::Ioctl(UserMemory&, uint64_t, uint64_t) { return Errno(ENOTTY); }
 

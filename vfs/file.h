@@ -23,6 +23,7 @@ namespace husk::vfs {
 class WaitQueue;
 
 class Dentry;
+class FileLocks;
 class Inode;
 class Mount;
 
@@ -90,6 +91,15 @@ class FileDescription {
   virtual std::shared_ptr<const ScopedFd> HostPages() { return nullptr; }
   // Whether writes are dropped unread (/dev/null).
   virtual bool DiscardsWrites() const { return false; }
+  // fsync(2) (fdatasync(2) with `data_only`): the file's data, and its
+  // metadata unless `data_only`, reach stable storage. Default: a regular
+  // file or directory kept in memory has nothing to write back; anything
+  // else (pipes, sockets, devices) is EINVAL, as a Linux file without an
+  // fsync operation.
+  virtual Result<void> Sync(bool data_only);
+  // fallocate(2) of a regular file open for writing, `mode` (FALLOC_FL_*)
+  // checked by the caller. Default: EOPNOTSUPP (the filesystem has none).
+  virtual Result<void> Allocate(int mode, uint64_t offset, uint64_t len);
   // Whether a write(2) failing with EPIPE raises SIGPIPE: pipes and stream
   // sockets do, datagram and seqpacket sockets do not.
   virtual bool EpipeRaisesSigpipe() const { return true; }
@@ -110,6 +120,18 @@ class FileDescription {
   // open(2) of /proc/[pid]/fd/N for such a file: a pipe gives a new open
   // of the same pipe; anything else cannot be reopened (ENXIO).
   virtual Result<std::shared_ptr<FileDescription>> Reopen(int) { return Errno(ENXIO); }
+  // memfd seals (fcntl F_GET_SEALS, F_ADD_SEALS): the F_SEAL_* bits of a
+  // tmpfs file; EINVAL for a file of any other filesystem. AddSeals: EPERM
+  // once F_SEAL_SEAL is set; the caller checked the bits and the mappings.
+  virtual Result<unsigned> Seals() { return Errno(EINVAL); }
+  virtual Result<void> AddSeals(unsigned) { return Errno(EINVAL); }
+  // The table of advisory locks (flock(2), fcntl(2) record locks) on the
+  // file, vfs/lock.h: its inode's, a pipe's, or for another file with no
+  // inode its own. Made on first use unless `create` is false (null then).
+  virtual std::shared_ptr<FileLocks> Locks(bool create = true);
+  // The description took a flock(2) or OFD lock in `locks`: its last close
+  // releases them.
+  void HoldsLocksIn(std::shared_ptr<FileLocks> locks);
 
   const Path& path() const { return path_; }
   Inode* inode() const;
@@ -133,6 +155,11 @@ class FileDescription {
   std::atomic<int> flags_;
   std::atomic<uint64_t> offset_{0};
   absl::Mutex pos_mu_;  // serializes read/write/lseek at the offset (f_pos_lock)
+
+ private:
+  absl::Mutex locks_mu_;
+  std::shared_ptr<FileLocks> own_locks_ ABSL_GUARDED_BY(locks_mu_);   // see Locks()
+  std::shared_ptr<FileLocks> held_locks_ ABSL_GUARDED_BY(locks_mu_);  // see HoldsLocksIn()
 };
 
 }  // namespace husk::vfs

@@ -110,6 +110,11 @@ Result<struct statfs> Inode::StatFs() {
 
 Result<void> Inode::SetTimes(const timespec&, const timespec&) { return Errno(EROFS); }
 Result<void> Inode::SetMode(mode_t) { return Errno(EROFS); }
+Result<void> Inode::SetOwner(uint32_t, uint32_t, mode_t) { return Errno(EROFS); }
+Result<std::string> Inode::GetXattr(std::string_view) { return Errno(EOPNOTSUPP); }
+Result<void> Inode::SetXattr(std::string_view, std::string_view, int) { return Errno(EOPNOTSUPP); }
+Result<std::vector<std::string>> Inode::ListXattr() { return std::vector<std::string>(); }
+Result<void> Inode::RemoveXattr(std::string_view) { return Errno(EOPNOTSUPP); }
 
 Result<std::shared_ptr<Dentry>> Dentry::Child(std::string_view name) {
   std::shared_ptr<Dentry> cached;

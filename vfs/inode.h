@@ -131,6 +131,20 @@ class Inode : public std::enable_shared_from_this<Inode> {
   virtual Result<void> SetTimes(const timespec& atime, const timespec& mtime);
   // chmod(2): the permission bits (07777) become `mode`.
   virtual Result<void> SetMode(mode_t mode);
+  // chown(2): the owner becomes `uid` and the group `gid` (kKeepId keeps
+  // either), and the mode loses the bits in `clear` (the set-user-ID and
+  // set-group-ID bits chown drops), as one change; ctime becomes now.
+  static constexpr uint32_t kKeepId = static_cast<uint32_t>(-1);
+  virtual Result<void> SetOwner(uint32_t uid, uint32_t gid, mode_t clear);
+  // Extended attributes (xattr(7)) the filesystem stores; the VFS has
+  // checked the namespace rules and permissions (vfs/xattr.h). Defaults: a
+  // filesystem without xattr support: EOPNOTSUPP, and an empty list.
+  virtual Result<std::string> GetXattr(std::string_view name);
+  // `flags`: XATTR_CREATE (EEXIST if present), XATTR_REPLACE (ENODATA if
+  // absent), or neither.
+  virtual Result<void> SetXattr(std::string_view name, std::string_view value, int flags);
+  virtual Result<std::vector<std::string>> ListXattr();
+  virtual Result<void> RemoveXattr(std::string_view name);
   // An unnamed regular file in this directory (open's O_TMPFILE);
   // `linkable`: whether link(2) may give it a name (not with O_EXCL).
   virtual Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds,
@@ -145,9 +159,14 @@ class Inode : public std::enable_shared_from_this<Inode> {
   // (Linux's d_revalidate): procfs's entries of a process go with it.
   // False makes the next lookup of the name ask the directory again.
   virtual bool Revalidate() { return true; }
+  // The advisory locks on the file (flock(2), fcntl(2) record locks,
+  // vfs/lock.h); made on first use unless `create` is false (null then).
+  std::shared_ptr<FileLocks> Locks(bool create = true);
 
  private:
   const mode_t type_;
+  absl::Mutex locks_mu_;
+  std::shared_ptr<FileLocks> locks_ ABSL_GUARDED_BY(locks_mu_);
 };
 
 // A name in the tree: parent, name and inode. Children are cached, so each

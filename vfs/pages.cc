@@ -1,5 +1,6 @@
 #include "vfs/pages.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -103,6 +104,25 @@ void SharedPages::Truncate(uint64_t size) {
       memset(store_.At(it->second + in_chunk), 0, page_end - in_chunk);
       if (page_end < kChunk) store_.Zero(it->second + page_end, kChunk - page_end);
     }
+  }
+}
+
+void SharedPages::ZeroRange(uint64_t offset, uint64_t len) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t end = offset + len;
+  for (auto it = chunks_.lower_bound(offset / kChunk); it != chunks_.end() && it->first * kChunk < end;
+       ++it) {
+    const uint64_t chunk = it->first * kChunk;
+    uint64_t from = std::max(offset, chunk) - chunk;
+    const uint64_t to = std::min(end, chunk + kChunk) - chunk;
+    // Partial pages are cleared in place; whole pages go back to the store,
+    // which reads them as zeros.
+    const uint64_t first_page = std::min(to, (from + 4095) / 4096 * 4096);
+    memset(store_.At(it->second + from), 0, first_page - from);
+    from = first_page;
+    const uint64_t last_page = std::max(from, to / 4096 * 4096);
+    if (last_page > from) store_.Zero(it->second + from, last_page - from);
+    memset(store_.At(it->second + last_page), 0, to - last_page);
   }
 }
 

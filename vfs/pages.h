@@ -52,6 +52,10 @@ class SharedPages {
   Result<size_t> Write(uint64_t offset, const IoVecs& src);
   // Drops everything at and after `size` (truncate).
   void Truncate(uint64_t size);
+  // Makes [offset, offset+len) read as zeros (fallocate's PUNCH_HOLE and
+  // ZERO_RANGE). Chunks stay where they are, so shared mappings of them
+  // see the zeros.
+  void ZeroRange(uint64_t offset, uint64_t len);
 
  private:
   PageStore& store_;

@@ -70,6 +70,24 @@ Path Vfs::CrossMounts(Path p) const {
   return p;
 }
 
+Result<void> Vfs::CheckLinkFollow(const LookupContext& ctx, const Path& dir,
+                                  const std::optional<Path>& jump, std::string_view target) {
+  if (ctx.resolve & RESOLVE_NO_SYMLINKS) return Errno(ELOOP);
+  if (jump) {
+    // Linux's nd_jump_link.
+    if (ctx.resolve & RESOLVE_NO_MAGICLINKS) return Errno(ELOOP);
+    if ((ctx.resolve & RESOLVE_NO_XDEV) && jump->mount != dir.mount) return Errno(EXDEV);
+    if (ctx.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) return Errno(EXDEV);
+    return Ok();
+  }
+  // An absolute target jumps to the root (Linux's nd_jump_root).
+  if (!target.empty() && target[0] == '/') {
+    if (ctx.resolve & RESOLVE_BENEATH) return Errno(EXDEV);
+    if ((ctx.resolve & RESOLVE_NO_XDEV) && dir.mount != ctx.root.mount) return Errno(EXDEV);
+  }
+  return Ok();
+}
+
 Path Vfs::Parent(const LookupContext& ctx, const Path& p) const {
   Path cur = p;
   // ".." at the root of the lookup stays there (chroot semantics).
@@ -86,7 +104,9 @@ Path Vfs::Parent(const LookupContext& ctx, const Path& p) const {
 
 Result<Path> Vfs::Walk(const LookupContext& ctx, const Path& start, std::string_view path,
                        bool follow_last, int& symlinks) const {
-  Path cur = !path.empty() && path[0] == '/' ? ctx.root : start;
+  const bool absolute = !path.empty() && path[0] == '/';
+  if (absolute && (ctx.resolve & RESOLVE_BENEATH)) return Errno(EXDEV);
+  Path cur = absolute ? ctx.root : start;
   const bool trailing = !path.empty() && path.back() == '/';
   auto parts = Split(path);
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -98,18 +118,25 @@ Result<Path> Vfs::Walk(const LookupContext& ctx, const Path& start, std::string_
     if (name.size() > kNameMax) return Errno(ENAMETOOLONG);
     if (name == ".") continue;
     if (name == "..") {
-      cur = Parent(ctx, cur);
+      if ((ctx.resolve & RESOLVE_BENEATH) && SamePath(cur, ctx.root)) return Errno(EXDEV);
+      Path up = Parent(ctx, cur);
+      if ((ctx.resolve & RESOLVE_NO_XDEV) && up.mount != cur.mount) return Errno(EXDEV);
+      cur = std::move(up);
       continue;
     }
     auto child = TRY(cur.dentry->Child(name));
     Path next = CrossMounts(Path{cur.mount, child});
+    if ((ctx.resolve & RESOLVE_NO_XDEV) && next.mount != cur.mount) return Errno(EXDEV);
     if (next.dentry->inode()->IsSymlink() && (!last || follow_last || trailing)) {
+      if (ctx.resolve & RESOLVE_NO_SYMLINKS) return Errno(ELOOP);
       if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
       if (auto jump = TRY(next.dentry->inode()->Jump())) {
+        TRY(CheckLinkFollow(ctx, cur, jump, ""));
         next = std::move(*jump);
       } else {
         std::string target = TRY(next.dentry->inode()->ReadLink());
         if (target.empty()) return Errno(ENOENT);
+        TRY(CheckLinkFollow(ctx, cur, std::nullopt, target));
         next = TRY(Walk(ctx, cur, target, true, symlinks));
       }
     }
@@ -129,6 +156,7 @@ Result<Path> Vfs::Resolve(const LookupContext& ctx, const Path& start, std::stri
 Result<ParentAndName> Vfs::ResolveParent(const LookupContext& ctx, const Path& start,
                                          std::string_view path) const {
   if (path.empty()) return Errno(ENOENT);
+  if (path[0] == '/' && (ctx.resolve & RESOLVE_BENEATH)) return Errno(EXDEV);
   ParentAndName out;
   size_t end = path.find_last_not_of('/');
   if (end == std::string_view::npos) {  // "/" or "///"
@@ -185,17 +213,21 @@ Result<std::shared_ptr<FileDescription>> Vfs::Open(const LookupContext& ctx, con
     }
     if (flags & O_EXCL) return Errno(EEXIST);
     Path p = CrossMounts(Path{pn.parent.mount, *child});
+    if ((ctx.resolve & RESOLVE_NO_XDEV) && p.mount != pn.parent.mount) return Errno(EXDEV);
     if (p.dentry->inode()->IsSymlink()) {
       // O_CREAT follows a final symlink and creates its target if missing.
       if (flags & O_NOFOLLOW) return Errno(ELOOP);
+      if (ctx.resolve & RESOLVE_NO_SYMLINKS) return Errno(ELOOP);
       if (++symlinks > kMaxSymlinks) return Errno(ELOOP);
       // A procfs link leads to an existing file (open("/dev/stdout", O_CREAT)).
       if (auto jump = TRY(p.dentry->inode()->Jump())) {
+        TRY(CheckLinkFollow(ctx, pn.parent, jump, ""));
         if (pn.trailing_slash || jump->dentry->inode()->IsDir()) return Errno(EISDIR);
         return OpenPath(ctx, *jump, flags);
       }
       std::string target = TRY(p.dentry->inode()->ReadLink());
       if (target.empty()) return Errno(ENOENT);
+      TRY(CheckLinkFollow(ctx, pn.parent, std::nullopt, target));
       pn = TRY(ResolveParent(ctx, pn.parent, target));
       continue;
     }

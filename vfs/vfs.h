@@ -3,8 +3,11 @@
 // open(2)'s flag semantics.
 #pragma once
 
+#include <linux/openat2.h>
+
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +37,11 @@ struct LookupContext {
   Path root;
   Path cwd;
   const Credentials* creds = nullptr;
+  // openat2(2)'s RESOLVE_* flags. For RESOLVE_BENEATH and RESOLVE_IN_ROOT
+  // the caller makes `root` the directory the lookup starts from: ".."
+  // there stays (IN_ROOT) or is EXDEV (BENEATH), and absolute paths and
+  // symlinks start there (IN_ROOT) or are EXDEV (BENEATH).
+  uint64_t resolve = 0;
 };
 
 struct ParentAndName {
@@ -94,6 +102,10 @@ class Vfs {
                     bool follow_last, int& symlinks) const;
   Path Parent(const LookupContext& ctx, const Path& p) const;
   Path CrossMounts(Path p) const;
+  // The RESOLVE_* checks of following a symlink found in `dir`: `jump`
+  // for a procfs magic link, else the link's `target`.
+  static Result<void> CheckLinkFollow(const LookupContext& ctx, const Path& dir,
+                                      const std::optional<Path>& jump, std::string_view target);
 
   // Serializes renames, so that no directory can move under itself
   // (Linux's s_vfs_rename_mutex). Lock order: this, then the filesystems'.

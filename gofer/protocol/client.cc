@@ -65,6 +65,22 @@ Result<std::pair<Fid, Attr>> DecodeWalk(std::span<const std::byte> body,
   return std::pair{w.fid, attr};
 }
 
+// A name the gofer can make: one component, short enough for the host.
+Result<void> CheckName(std::string_view name) {
+  if (!IsValidComponent(name)) return Errno(EINVAL);
+  if (name.size() >= kMaxWalkName) return Errno(ENAMETOOLONG);
+  return Ok();
+}
+
+// A reply that must be exactly a WalkResponse (no link target after it).
+Result<std::pair<Fid, Attr>> DecodeNew(std::span<const std::byte> body) {
+  WalkResponse w = TRY(Exactly<WalkResponse>(body));
+  return std::pair{w.fid, ToAttr(w.attr)};
+}
+
+// Room for a request's tail after its header and body.
+constexpr size_t TailRoom(size_t body) { return kMaxMessage - sizeof(RequestHeader) - body; }
+
 }  // namespace
 
 Client::Client(ScopedFd sock) : sock_(std::move(sock)), recv_buf_(kMaxMessage) {}
@@ -130,6 +146,112 @@ Result<std::string> Client::ReadLink(Fid fid) {
 Result<struct statfs> Client::StatFs(Fid fid) {
   Reply reply = TRY(Call(MessageType::kStatFs, FidRequest{fid}));
   return Exactly<WireStatFs>(reply.body);
+}
+
+Result<Created> Client::Create(Fid dir, std::string_view name, int flags, mode_t mode,
+                               Owner owner) {
+  TRY(CheckName(name));
+  CreateRequest req = {dir, static_cast<uint32_t>(flags), mode & 07777, owner.uid, owner.gid};
+  Reply reply = TRY(Call(MessageType::kCreate, req, name));
+  if (reply.fds.size() != 1) return Errno(EIO);
+  auto [fid, attr] = TRY(DecodeNew(reply.body));
+  if (!S_ISREG(attr.mode)) return Errno(EIO);
+  return Created{fid, attr, std::move(reply.fds[0])};
+}
+
+Result<std::pair<Fid, Attr>> Client::MkDir(Fid dir, std::string_view name, mode_t mode,
+                                           Owner owner) {
+  TRY(CheckName(name));
+  Reply reply = TRY(Call(MessageType::kMkDir, MkDirRequest{dir, mode & 07777, owner.uid, owner.gid, 0},
+                         name));
+  return DecodeNew(reply.body);
+}
+
+Result<std::pair<Fid, Attr>> Client::MkNod(Fid dir, std::string_view name, mode_t mode,
+                                           uint32_t rdev, Owner owner) {
+  TRY(CheckName(name));
+  Reply reply = TRY(Call(MessageType::kMkNod,
+                         MkNodRequest{dir, mode & (S_IFMT | 07777), owner.uid, owner.gid, rdev},
+                         name));
+  auto made = TRY(DecodeNew(reply.body));
+  if ((made.second.mode & S_IFMT) != (mode & S_IFMT)) return Errno(EIO);
+  return made;
+}
+
+Result<std::pair<Fid, Attr>> Client::SymLink(Fid dir, std::string_view name,
+                                             std::string_view target, Owner owner) {
+  TRY(CheckName(name));
+  if (target.empty()) return Errno(ENOENT);
+  if (target.size() >= kMaxWalkName) return Errno(ENAMETOOLONG);
+  SymLinkRequest req = {dir, owner.uid, owner.gid, static_cast<uint32_t>(name.size()), 0};
+  Reply reply = TRY(Call(MessageType::kSymLink, req, std::string(name) + std::string(target)));
+  return DecodeNew(reply.body);
+}
+
+Result<std::pair<Fid, Attr>> Client::Link(Fid dir, std::string_view name, Fid target) {
+  TRY(CheckName(name));
+  Reply reply = TRY(Call(MessageType::kLink, LinkRequest{dir, target}, name));
+  return DecodeNew(reply.body);
+}
+
+Result<void> Client::Unlink(Fid dir, std::string_view name, int flags) {
+  TRY(CheckName(name));
+  Reply reply = TRY(Call(MessageType::kUnlink, UnlinkRequest{dir, static_cast<uint32_t>(flags), 0},
+                         name));
+  if (!reply.body.empty()) return Errno(EIO);
+  return Ok();
+}
+
+Result<void> Client::Rename(Fid old_dir, std::string_view old_name, Fid new_dir,
+                            std::string_view new_name, unsigned flags) {
+  TRY(CheckName(old_name));
+  TRY(CheckName(new_name));
+  RenameRequest req = {old_dir, new_dir, flags, static_cast<uint32_t>(old_name.size())};
+  Reply reply = TRY(Call(MessageType::kRename, req, std::string(old_name) + std::string(new_name)));
+  if (!reply.body.empty()) return Errno(EIO);
+  return Ok();
+}
+
+Result<Attr> Client::SetAttr(Fid fid, const AttrChange& c) {
+  SetAttrRequest req = {fid,          c.mask,        c.mode,        c.uid,
+                        c.gid,        c.size,        c.atime.tv_sec, c.atime.tv_nsec,
+                        c.mtime.tv_sec, c.mtime.tv_nsec};
+  Reply reply = TRY(Call(MessageType::kSetAttr, req));
+  return ToAttr(TRY(Exactly<WireAttr>(reply.body)));
+}
+
+Result<std::string> Client::GetXattr(Fid fid, std::string_view name) {
+  if (name.size() >= TailRoom(sizeof(FidRequest))) return Errno(ERANGE);
+  Reply reply = TRY(Call(MessageType::kGetXattr, FidRequest{fid}, name));
+  return std::string(reinterpret_cast<const char*>(reply.body.data()), reply.body.size());
+}
+
+Result<void> Client::SetXattr(Fid fid, std::string_view name, std::string_view value, int flags) {
+  if (name.size() + value.size() > TailRoom(sizeof(SetXattrRequest))) return Errno(E2BIG);
+  SetXattrRequest req = {fid, static_cast<uint32_t>(flags), static_cast<uint32_t>(name.size())};
+  Reply reply = TRY(Call(MessageType::kSetXattr, req, std::string(name) + std::string(value)));
+  if (!reply.body.empty()) return Errno(EIO);
+  return Ok();
+}
+
+Result<std::vector<std::string>> Client::ListXattr(Fid fid) {
+  Reply reply = TRY(Call(MessageType::kListXattr, FidRequest{fid}));
+  std::string_view list(reinterpret_cast<const char*>(reply.body.data()), reply.body.size());
+  std::vector<std::string> names;
+  while (!list.empty()) {
+    size_t end = list.find('\0');
+    if (end == std::string_view::npos || !IsServedXattrName(list.substr(0, end))) return Errno(EIO);
+    names.emplace_back(list.substr(0, end));
+    list.remove_prefix(end + 1);
+  }
+  return names;
+}
+
+Result<void> Client::RemoveXattr(Fid fid, std::string_view name) {
+  if (name.size() >= TailRoom(sizeof(FidRequest))) return Errno(ERANGE);
+  Reply reply = TRY(Call(MessageType::kRemoveXattr, FidRequest{fid}, name));
+  if (!reply.body.empty()) return Errno(EIO);
+  return Ok();
 }
 
 void Client::Clunk(Fid fid) {

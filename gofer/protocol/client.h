@@ -38,6 +38,28 @@ struct DirEntry {
   std::string name;
 };
 
+// Who a new file belongs to: the creator's filesystem ids.
+struct Owner {
+  uint32_t uid, gid;
+};
+
+// What Create makes: the new file's fid and attributes, and the open host fd.
+struct Created {
+  Fid fid;
+  Attr attr;
+  ScopedFd fd;
+};
+
+// SetAttr's changes: the fields `mask` (SetAttrMask bits) names. Times may
+// be UTIME_NOW or UTIME_OMIT as for utimensat(2).
+struct AttrChange {
+  uint32_t mask = 0;
+  uint32_t mode = 0;
+  uint32_t uid = 0, gid = 0;
+  uint64_t size = 0;
+  timespec atime = {}, mtime = {};
+};
+
 // Talks to one gofer over a SOCK_SEQPACKET socket. Thread-safe: each call
 // holds a mutex for its request/response pair. A gofer that dies or answers
 // with a malformed packet makes calls fail with EIO, never crash; after a
@@ -66,6 +88,40 @@ class Client {
   Result<std::vector<DirEntry>> ReadDir(Fid fid);
   Result<std::string> ReadLink(Fid fid);
   Result<struct statfs> StatFs(Fid fid);
+
+  // Writes; on a read-only export all are EROFS. Names are single
+  // components as for Walk; other errors are the host's.
+  //
+  // open(2) with O_CREAT|O_EXCL of the regular file `name` in `dir`, with
+  // permission bits `mode` as given (no umask), opened with `flags` (as for
+  // Open; the new file opens whatever its mode). EEXIST if the name exists,
+  // even as a dangling symlink.
+  Result<Created> Create(Fid dir, std::string_view name, int flags, mode_t mode, Owner owner);
+  Result<std::pair<Fid, Attr>> MkDir(Fid dir, std::string_view name, mode_t mode, Owner owner);
+  // mknod(2) of a FIFO, a socket or a whiteout (`mode` with S_IFIFO,
+  // S_IFSOCK, or S_IFCHR and `rdev` 0); other device nodes are EPERM.
+  Result<std::pair<Fid, Attr>> MkNod(Fid dir, std::string_view name, mode_t mode, uint32_t rdev,
+                                     Owner owner);
+  Result<std::pair<Fid, Attr>> SymLink(Fid dir, std::string_view name, std::string_view target,
+                                       Owner owner);
+  // A new name `name` in `dir` for the non-directory `target` (EXDEV from
+  // another export); returns a fid of the new name.
+  Result<std::pair<Fid, Attr>> Link(Fid dir, std::string_view name, Fid target);
+  // unlinkat(2); `flags` 0 or AT_REMOVEDIR.
+  Result<void> Unlink(Fid dir, std::string_view name, int flags);
+  // renameat2(2) within one export; `flags` 0, RENAME_NOREPLACE or
+  // RENAME_EXCHANGE. Fids of the moved names follow them.
+  Result<void> Rename(Fid old_dir, std::string_view old_name, Fid new_dir,
+                      std::string_view new_name, unsigned flags);
+  // chown, chmod, truncate and utimensat in one; returns the attributes
+  // after the change.
+  Result<Attr> SetAttr(Fid fid, const AttrChange& change);
+  // "user." extended attributes of regular files and directories; other
+  // names are EOPNOTSUPP. Values and lists beyond one message are E2BIG.
+  Result<std::string> GetXattr(Fid fid, std::string_view name);
+  Result<void> SetXattr(Fid fid, std::string_view name, std::string_view value, int flags);
+  Result<std::vector<std::string>> ListXattr(Fid fid);
+  Result<void> RemoveXattr(Fid fid, std::string_view name);
   // Releases the fid; errors are ignored.
   void Clunk(Fid fid);
   // The session is ending: fids need not be released one by one any more

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -10,8 +11,23 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
+
+#include "base/raw_syscall.h"
 
 namespace husk::gofer {
+
+// What the child needs, built before it starts and kept (Spawned::launch)
+// until its exec is over: it reads these from our memory.
+struct Launch {
+  std::vector<std::string> args;
+  std::vector<char*> argv;
+  int sock = -1;
+  int status_fd = -1;
+  pid_t parent = 0;
+  std::unique_ptr<char[]> stack;
+};
+
 namespace {
 
 std::vector<std::string> GoferArgs(const std::string& binary, const std::vector<Export>& exports) {
@@ -22,45 +38,44 @@ std::vector<std::string> GoferArgs(const std::string& binary, const std::vector<
   return args;
 }
 
-// Reports errno to the parent on the status pipe and exits.
-[[noreturn]] void ChildFailed(int status_fd) {
-  int err = errno;
-  (void)!::write(status_fd, &err, sizeof(err));
-  ::_exit(127);
+constexpr size_t kChildStack = 64 * 1024;
+
+// Reports `err` to the parent on the status pipe and exits.
+[[noreturn]] void ChildFailed(int status_fd, long err) {
+  const int code = static_cast<int>(-err);
+  RawSyscall(SYS_write, status_fd, reinterpret_cast<long>(&code), sizeof(code));
+  RawSyscall(SYS_exit_group, 127);
+  __builtin_unreachable();
 }
 
-// Runs in the vforked child of a possibly multi-threaded parent, on its
-// stack and in its memory, so it makes only async-signal-safe calls and
-// writes no memory of the parent's. Reports a failure's errno on `status_fd`
-// (close-on-exec, so a successful exec reports nothing).
-[[noreturn]] void ExecGofer(int sock, int status_fd, pid_t parent, char* const argv[]) {
+// The child: a process of its own that shares our memory until its execve
+// (clone with CLONE_VM), while our threads go on running. So it makes raw
+// syscalls only: no libc call, which could take a lock one of our threads
+// holds or write errno in our main thread's TLS, and no write to our
+// memory but its own stack. A failure's errno goes to the parent on the
+// status pipe (close-on-exec, so a successful exec reports nothing).
+int ExecGofer(void* arg) {
+  const Launch& l = *static_cast<const Launch*>(arg);
   // Move the status pipe out of the way before fd 3 is taken.
-  int status = ::fcntl(status_fd, F_DUPFD_CLOEXEC, kGoferSocketFd + 1);
-  if (status < 0) ChildFailed(status_fd);
+  const long status = RawSyscall(SYS_fcntl, l.status_fd, F_DUPFD_CLOEXEC, kGoferSocketFd + 1);
+  if (status < 0) ChildFailed(l.status_fd, status);
+  const int st = static_cast<int>(status);
   // The gofer must not outlive the sentry it serves. If the parent already
   // died before the death signal was armed, nobody will ever talk to us.
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFailed(status);
-  if (::getppid() != parent) ::_exit(127);
+  if (long r = RawSyscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL); r < 0) ChildFailed(st, r);
+  if (RawSyscall(SYS_getppid) != l.parent) RawSyscall(SYS_exit_group, 127);
   // dup2 onto itself would keep close-on-exec, hence the fcntl.
-  int placed = sock == kGoferSocketFd ? ::fcntl(sock, F_SETFD, 0) : ::dup2(sock, kGoferSocketFd);
-  if (placed < 0) ChildFailed(status);
+  const long placed = l.sock == kGoferSocketFd ? RawSyscall(SYS_fcntl, l.sock, F_SETFD, 0)
+                                               : RawSyscall(SYS_dup2, l.sock, kGoferSocketFd);
+  if (placed < 0) ChildFailed(st, placed);
   // Whatever else the parent has open (possibly without O_CLOEXEC) must not
   // reach the gofer.
-  ::syscall(SYS_close_range, kGoferSocketFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::execve(argv[0], argv, environ);
-  ChildFailed(status);
-}
-
-// vfork: the child borrows our memory until its execve, which spares
-// copying the page tables (a fork cost ~0.6 ms of start-up). A function of
-// its own, so that no caller's variable lives across the vfork.
-[[gnu::noinline]] pid_t VforkGofer(int sock, int status_fd, pid_t parent, char* const argv[]) {
-  pid_t pid = ::vfork();
-  if (pid == 0) ExecGofer(sock, status_fd, parent, argv);
-  return pid;
+  RawSyscall(SYS_close_range, kGoferSocketFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+  const uint64_t none = 0;
+  RawSyscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&none), 0, sizeof(none));
+  const long r = RawSyscall(SYS_execve, reinterpret_cast<long>(l.argv[0]),
+                            reinterpret_cast<long>(l.argv.data()), reinterpret_cast<long>(environ));
+  ChildFailed(st, r);
 }
 
 // Waits for the child's exec report: EOF means the exec succeeded.
@@ -87,6 +102,8 @@ Result<void> AwaitGofer(Spawned& s) {
   if (!s.exec_status.valid()) return Ok();
   auto r = AwaitExec(s.exec_status.get(), s.pid);
   s.exec_status.Reset();
+  // The child has exec'd (or died): it no longer reads our memory.
+  s.launch.reset();
   return r;
 }
 
@@ -98,18 +115,26 @@ Result<Spawned> StartGofer(const std::string& gofer_binary, const std::vector<Ex
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Errno(errno);
   ScopedFd status_read(pipe_fds[0]), status_write(pipe_fds[1]);
 
-  // Everything the child needs is built before fork: it may not allocate.
-  std::vector<std::string> args = GoferArgs(gofer_binary, exports);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  auto launch = std::make_shared<Launch>();
+  launch->args = GoferArgs(gofer_binary, exports);
+  for (std::string& a : launch->args) launch->argv.push_back(a.data());
+  launch->argv.push_back(nullptr);
+  launch->sock = gofer_end.get();
+  launch->status_fd = status_write.get();
+  launch->parent = ::getpid();
+  launch->stack = std::make_unique<char[]>(kChildStack);
 
-  pid_t pid = VforkGofer(gofer_end.get(), status_write.get(), ::getpid(), argv.data());
+  // Not vfork: the caller goes on (making the platform, the kernel) while
+  // the gofer execs, which takes milliseconds. PR_SET_PDEATHSIG ties the
+  // gofer to this thread, as before.
+  pid_t pid = ::clone(ExecGofer, launch->stack.get() + kChildStack, CLONE_VM | SIGCHLD, launch.get());
   if (pid < 0) return Errno(errno);
 
+  // Our copies of the child's ends close now; its own stay open until its
+  // exec (they are not shared: no CLONE_FILES).
   gofer_end.Reset();
   status_write.Reset();
-  return Spawned{pid, std::move(sentry_end), std::move(status_read)};
+  return Spawned{pid, std::move(sentry_end), std::move(status_read), std::move(launch)};
 }
 
 }  // namespace husk::gofer

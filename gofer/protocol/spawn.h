@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,10 +18,14 @@ struct Export {
   bool writable = false;
 };
 
+struct Launch;
+
 struct Spawned {
   pid_t pid;             // the gofer; the caller reaps it
   ScopedFd sock;         // the sentry's end of the socketpair, for a Client
   ScopedFd exec_status;  // until AwaitGofer: reports the child's exec errno
+  // Until AwaitGofer: what the child reads from our memory before its exec.
+  std::shared_ptr<Launch> launch;
 };
 
 // The fd number at which the gofer finds its end of the socketpair.
@@ -36,7 +41,8 @@ inline constexpr int kGoferSocketFd = 3;
 Result<Spawned> SpawnGofer(const std::string& gofer_binary, const std::vector<Export>& exports);
 
 // SpawnGofer in two halves, so the caller can work while the gofer execs:
-// StartGofer forks, AwaitGofer waits for the exec's outcome.
+// StartGofer starts the child, AwaitGofer waits for the exec's outcome. The
+// Spawned must live until AwaitGofer (the child reads from it).
 Result<Spawned> StartGofer(const std::string& gofer_binary, const std::vector<Export>& exports);
 Result<void> AwaitGofer(Spawned& spawned);
 

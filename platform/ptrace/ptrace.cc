@@ -38,6 +38,7 @@
 #include "base/packet.h"
 #include "base/scoped_fd.h"
 #include "absl/functional/function_ref.h"
+#include "base/raw_syscall.h"
 #include "platform/platform.h"
 
 extern "C" char husk_stub_start[], husk_stub_scratch[], husk_stub_end[], husk_stub_entry[],
@@ -56,21 +57,6 @@ constexpr int kStubSocketFd = 2;
 constexpr uint64_t kPageSize = 4096;
 constexpr long kRseqFlagUnregister = 1;
 constexpr long kRseqSig = 0x53053053;  // glibc's RSEQ_SIG on x86
-
-// Raw syscalls for the child between clone and the stub code: it shares no
-// locks with libc's other threads, so it must not call into libc.
-inline long RawSyscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
-                       long a5 = 0, long a6 = 0) {
-  long ret;
-  register long r10 asm("r10") = a4;
-  register long r8 asm("r8") = a5;
-  register long r9 asm("r9") = a6;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return ret;
-}
 
 struct KeptRange {
   uint64_t start = 0;

@@ -27,6 +27,7 @@ constexpr int kAllowed[] = {
     SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
     SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(lseek), SCMP_SYS(close),
     SCMP_SYS(fstat), SCMP_SYS(fallocate), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+    SCMP_SYS(fsync), SCMP_SYS(fdatasync),
     // Waiting on host stdio interruptibly: a task's ppoll over the host fds
     // and its wake-up eventfd.
     SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(eventfd2),
@@ -87,7 +88,8 @@ Result<SentryFilter> BuildSentryFilter() {
       return Errno(-r);
     }
   }
-  for (int cmd : {F_GETFL, F_SETFL, F_GETFD, F_SETFD}) {
+  // F_DUPFD_CLOEXEC: a host stdio file reopened through /proc/self/fd (vfs/host).
+  for (int cmd : {F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC}) {
     if (int r = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
                                  SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(cmd)));
         r < 0) {

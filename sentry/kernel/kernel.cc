@@ -6,6 +6,8 @@
 
 #include "base/log.h"
 #include "sentry/kernel/pidfd.h"
+#include "sentry/kernel/tty/tty.h"
+#include "vfs/tmpfs/tmpfs.h"
 
 namespace husk::kernel {
 
@@ -17,6 +19,7 @@ Kernel::Kernel(KernelOptions opts, std::unique_ptr<platform::Platform> platform,
     : opts_(opts), platform_(std::move(platform)), memory_(std::move(memory)),
       hostname_("husk") {
   clock_gettime(CLOCK_REALTIME, &boot_time_);
+  shm_mount_ = vfs::NewTmpfsMount(01777, vfs::Credentials{}, "tmpfs", memory_.get());
 }
 
 Kernel::~Kernel() {
@@ -137,6 +140,7 @@ Result<int> Kernel::Clone(Task& parent, const CloneArgs& a) {
       tg->parent = p;
       tg->pgid = parent.thread_group().pgid;
       tg->sid = parent.thread_group().sid;
+      tg->ctty = parent.thread_group().ctty;
       tg->exit_signal = a.exit_signal;
       groups_[tid] = tg;
       p->children.push_back(tg);
@@ -258,6 +262,8 @@ void Kernel::TaskExited(Task& t, int) {
     }
     if (tg.tasks.empty()) {
       tg.zombie = true;
+      if (tg.sid == tg.pid()) tty::SessionLeaderExitedLocked(*this, tg);
+      tg.ctty.reset();
       // Its timers stop with it.
       if (tg.itimer_real) timers_.Set(tg.itimer_real, 0, 0);
       for (auto& [id, tm] : tg.timers) timers_.Set(tm, 0, 0);
@@ -685,7 +691,8 @@ void Kernel::HostSignal(int sig) {
   siginfo_t si{};
   si.si_signo = sig;
   si.si_code = SI_KERNEL;  // what a terminal's signals carry
-  const int pgid = init_->pgid;
+  // The foreground group of the terminal, if the sandbox has the caller's.
+  const int pgid = init_->ctty && init_->ctty->pgrp != 0 ? init_->ctty->pgrp : init_->pgid;
   (void)SendToEachLocked([pgid](ThreadGroup& g) { return g.pgid == pgid; }, si);
 }
 
@@ -740,6 +747,7 @@ Result<int> Kernel::SetSid(Task& t) {
   }
   me.sid = me.pid();
   me.pgid = me.pid();
+  me.ctty.reset();  // proc_clear_tty: the new session has no terminal
   return me.pid();
 }
 

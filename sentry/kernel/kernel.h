@@ -106,6 +106,9 @@ class Kernel {
   // The AF_UNIX socket names (abstract names, bound socket inodes) of the
   // sandbox's network namespace (sentry/socket/unix).
   const std::shared_ptr<socket::UnixNamespace>& unix_sockets() { return unix_sockets_; }
+  // The internal tmpfs memfd_create(2) makes its files on (Linux's
+  // shm_mnt), mounted nowhere.
+  const std::shared_ptr<vfs::Mount>& shm_mount() { return shm_mount_; }
 
   // Creates the first task (PID 1) with `fds` as its file table. It is
   // started with Start.
@@ -262,6 +265,7 @@ class Kernel {
   std::string hostname_;
   Futexes futexes_;
   std::shared_ptr<socket::UnixNamespace> unix_sockets_ = socket::NewUnixNamespace();
+  std::shared_ptr<vfs::Mount> shm_mount_;
 
   absl::Mutex mu_;  // the process tree and all signal state (tasklist_lock + siglock)
   std::map<int, std::shared_ptr<Task>> tasks_ ABSL_GUARDED_BY(mu_);

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -104,7 +105,10 @@ class KernelProcSource final : public vfs::proc::ProcSource {
     s.shmem = m.shared;
     s.swap_total = m.swap_total;
     s.swap_free = m.swap_free;
-    s.hostname = k_.hostname();
+    // What uname(2) says (syscalls/process.cc passes the host's through).
+    utsname u{};
+    ::uname(&u);
+    s.hostname = u.nodename;
     CpuTimes total;
     {
       absl::MutexLock lock(&k_.mu());

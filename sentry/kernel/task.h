@@ -34,6 +34,9 @@ namespace husk::kernel {
 
 class Kernel;
 class Task;
+namespace tty {
+class Tty;
+}  // namespace tty
 
 // A kernel-layout struct sigaction (what rt_sigaction(2) copies).
 struct SigAction {
@@ -210,6 +213,10 @@ class ThreadGroup {
   // Its last thread's name, for a zombie's /proc/[pid]/stat. Guarded by
   // Kernel::mu_.
   std::string exit_comm;
+  // --- Terminals (sentry/kernel/tty/). Guarded by Kernel::mu_.
+  // The controlling terminal (Linux's signal->tty): fork passes it on,
+  // setsid(2) drops it.
+  std::shared_ptr<tty::Tty> ctty;
 
  private:
   const int pid_;

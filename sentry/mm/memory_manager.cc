@@ -82,7 +82,9 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::Fork(
   absl::MutexLock lock(&mu_);
   absl::MutexLock child_lock(&child->mu_);
   for (const auto& [start, v] : vmas_) {
-    if (!v.dontfork) child->vmas_.emplace_hint(child->vmas_.end(), start, v);
+    if (v.dontfork) continue;
+    auto it = child->vmas_.emplace_hint(child->vmas_.end(), start, v);
+    it->second.locked = false;  // memory locks are not inherited
   }
   child->brk_start_ = brk_start_;
   child->brk_ = brk_;
@@ -246,7 +248,10 @@ Result<void> MemoryManager::UnshareForFault(VmaMap::iterator vma, PmaMap::iterat
   const uint64_t page = PageDown(addr);
   const uint64_t offset = p->second.offset + (page - p->first);
   const MemoryFile::RefRun run = mf_.RefsAt(offset);
-  uint64_t from = std::max({p->first, vma->first, page - (offset - run.start)});
+  // The run of pages with the same holders around `offset`, as addresses
+  // (it may reach further back in the memory file than `page` is from 0).
+  const uint64_t back = offset - run.start;
+  uint64_t from = std::max({p->first, vma->first, back > page ? 0 : page - back});
   uint64_t to = std::min({p->second.end, vma->second.end, page + (run.end - offset)});
   const uint64_t chunk = run.count > 1 ? kCowChunk : kUnprotectChunk;
   from = std::max(from, AlignDown(page, chunk));
@@ -377,7 +382,7 @@ bool MemoryManager::Mergeable(const Vma& a, uint64_t a_start, const Vma& b) {
   const uint64_t len = a.end - a_start;
   return a.prot == b.prot && a.max_prot == b.max_prot && a.shared == b.shared &&
          a.growsdown == b.growsdown && a.file == b.file && a.shm == b.shm && a.name == b.name &&
-         a.dontfork == b.dontfork && a.wipeonfork == b.wipeonfork &&
+         a.dontfork == b.dontfork && a.wipeonfork == b.wipeonfork && a.locked == b.locked &&
          (!a.file && !a.shm ? true : a.file_offset + len == b.file_offset);
 }
 
@@ -459,13 +464,14 @@ Result<uint64_t> MemoryManager::MMap(const MapRequest& req) {
   v.file = req.file;
   v.file_offset = req.offset;
   v.name = req.name;
+  v.locked = lock_future_ || (req.flags & MAP_LOCKED);
   if (v.shared) {
     // Shared anonymous memory is a fresh shm object; a shared mapping of a
     // tmpfs file maps the file's own pages. PARTIAL(shared host files): a
     // shared mapping of a gofer file is a private snapshot, and stores do
     // not reach the host file.
     v.shm = v.file ? v.file->SharedMemory() : std::make_shared<vfs::SharedPages>(mf_);
-    if (v.file && !v.file->Writable()) v.max_prot &= ~PROT_WRITE;
+    if ((v.file && !v.file->Writable()) || req.deny_write) v.max_prot &= ~PROT_WRITE;
   }
   vmas_[addr] = v;
   // Anonymous memory is mapped in the stub at once (one injected mmap rather
@@ -627,6 +633,95 @@ Result<void> MemoryManager::MSync(uint64_t addr, uint64_t len, int flags) {
     cur = it->second.end;
   }
   return Ok();
+}
+
+Result<void> MemoryManager::Mincore(uint64_t addr, uint64_t pages, std::vector<uint8_t>& vec) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t end = addr + pages * kPageSize;
+  uint64_t cur = addr;
+  for (auto v = FirstVmaEndingAfter(addr); cur < end; ++v) {
+    if (v == vmas_.end() || v->first > cur) return Errno(ENOMEM);
+    const uint64_t stop = std::min(end, v->second.end);
+    while (cur < stop) {
+      auto p = pmas_.upper_bound(cur);
+      if (p == pmas_.begin() || std::prev(p)->second.end <= cur) {
+        // No pages here up to the next PMA.
+        const uint64_t next = p == pmas_.end() ? stop : std::min(stop, p->first);
+        vec.insert(vec.end(), (next - cur) / kPageSize, 0);
+        cur = next;
+        continue;
+      }
+      --p;
+      const uint64_t run_end = std::min(stop, p->second.end);
+      if (p->second.host) {
+        vec.insert(vec.end(), (run_end - cur) / kPageSize, 1);  // the host file's pages
+      } else {
+        // Pages of the memory file that were never touched are holes.
+        const uint64_t off = p->second.offset + (cur - p->first);
+        uint64_t at = off;
+        for (const auto& [data, hole] : mf_.DataRuns(off, run_end - cur)) {
+          vec.insert(vec.end(), (PageDown(data) - std::min(at, PageDown(data))) / kPageSize, 0);
+          const uint64_t from = std::max(at, PageDown(data));
+          vec.insert(vec.end(), (PageUp(hole) - from) / kPageSize, 1);
+          at = PageUp(hole);
+        }
+        const uint64_t off_end = off + (run_end - cur);
+        if (at < off_end) vec.insert(vec.end(), (off_end - at) / kPageSize, 0);
+      }
+      cur = run_end;
+    }
+  }
+  return Ok();
+}
+
+Result<void> MemoryManager::Mlock(uint64_t start, uint64_t end, bool lock, uint64_t limit) {
+  absl::MutexLock l(&mu_);
+  if (lock && limit != UINT64_MAX) {
+    // Linux's do_mlock: what is locked already, plus the range, less what
+    // of the range was locked before.
+    uint64_t locked = end - start;
+    for (const auto& [vstart, v] : vmas_) {
+      if (!v.locked) continue;
+      locked += v.end - vstart;
+      const uint64_t a = std::max(start, vstart), b = std::min(end, v.end);
+      if (a < b) locked -= b - a;
+    }
+    if (locked > limit) return Errno(ENOMEM);
+  }
+  uint64_t cur = start;
+  for (auto it = FirstVmaEndingAfter(start); cur < end; ++it) {
+    if (it == vmas_.end() || it->first > cur) return Errno(ENOMEM);
+    cur = it->second.end;
+  }
+  SplitAt(start);
+  SplitAt(end);
+  for (auto v = vmas_.lower_bound(start); v != vmas_.end() && v->first < end; ++v) {
+    v->second.locked = lock;
+  }
+  MergeVmas(start, end);
+  return Ok();
+}
+
+Result<void> MemoryManager::MlockAll(int flags, uint64_t limit) {
+  absl::MutexLock l(&mu_);
+  if (flags & MCL_CURRENT) {
+    uint64_t total = 0;
+    for (const auto& [vstart, v] : vmas_) total += v.end - vstart;
+    if (total > limit) return Errno(ENOMEM);
+  }
+  lock_future_ = (flags & MCL_FUTURE) != 0;
+  if (flags & MCL_CURRENT) {
+    for (auto& [vstart, v] : vmas_) v.locked = true;
+    if (!vmas_.empty()) MergeVmas(vmas_.begin()->first, std::prev(vmas_.end())->second.end);
+  }
+  return Ok();
+}
+
+void MemoryManager::MunlockAll() {
+  absl::MutexLock l(&mu_);
+  lock_future_ = false;
+  for (auto& [vstart, v] : vmas_) v.locked = false;
+  if (!vmas_.empty()) MergeVmas(vmas_.begin()->first, std::prev(vmas_.end())->second.end);
 }
 
 Result<uint64_t> MemoryManager::MRemap(uint64_t old_addr, uint64_t old_len, uint64_t new_len,

@@ -46,6 +46,9 @@ struct Vma {
   bool dontfork = false;
   // madvise(MADV_WIPEONFORK): a fork's child gets the VMA, reading zeros.
   bool wipeonfork = false;
+  // mlock(2) (VM_LOCKED). Nothing is ever paged out of the memory file, so
+  // it only counts against RLIMIT_MEMLOCK; fork's child does not inherit it.
+  bool locked = false;
 };
 
 // A run of application pages backed by a contiguous memory-file range, or
@@ -76,6 +79,9 @@ struct MapRequest {
   std::shared_ptr<vfs::FileDescription> file;
   uint64_t offset = 0;
   std::string name;
+  // A shared mapping that mprotect may never make writable (a memfd with
+  // F_SEAL_WRITE or F_SEAL_FUTURE_WRITE: VM_MAYWRITE cleared).
+  bool deny_write = false;
 };
 
 enum class Access { kRead, kWrite, kExec };
@@ -111,6 +117,21 @@ class MemoryManager : public vfs::UserMemory {
   // so there is nothing to write back. PARTIAL(shared host files): a shared
   // mapping of a gofer file is a snapshot and is not written back.
   Result<void> MSync(uint64_t addr, uint64_t len, int flags);
+  // mincore(2) of the `pages` pages from `addr` (page aligned): appends to
+  // `vec` one byte per page, 1 where the page has memory behind it.
+  // ENOMEM at the first page no VMA covers, with `vec` holding the pages
+  // before it. PARTIAL(page cache): a file page this address space has not
+  // touched reads 0 even where the file's pages are in memory.
+  Result<void> Mincore(uint64_t addr, uint64_t pages, std::vector<uint8_t>& vec);
+  // mlock(2) (`lock`) or munlock(2) of [start, end), page aligned: ENOMEM
+  // if part of it is unmapped or, for mlock, if the locked total would
+  // pass `limit` bytes (RLIMIT_MEMLOCK; UINT64_MAX for CAP_IPC_LOCK).
+  Result<void> Mlock(uint64_t start, uint64_t end, bool lock, uint64_t limit);
+  // mlockall(2): MCL_CURRENT locks every mapping (ENOMEM if they pass
+  // `limit`), MCL_FUTURE every later mmap; munlockall(2) undoes both.
+  Result<void> MlockAll(int flags, uint64_t limit);
+  void MunlockAll();
+
   // brk(2): returns the new (or unchanged) break.
   uint64_t Brk(uint64_t addr);
   // Sets the heap's start, after exec placed the program.
@@ -290,6 +311,8 @@ class MemoryManager : public vfs::UserMemory {
   ArgRegion args_ ABSL_GUARDED_BY(mu_);
   // False from Fork until MapAll: the child's stub has nothing mapped yet.
   bool stub_mapped_ ABSL_GUARDED_BY(mu_) = true;
+  // mlockall(MCL_FUTURE): new mappings are locked (Linux's def_flags).
+  bool lock_future_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace husk::mm

@@ -1,5 +1,6 @@
 // File descriptor syscalls: close, dup*, fcntl, ioctl.
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/ioctl.h>
 
 #include "sentry/syscalls/handlers.h"
@@ -38,6 +39,24 @@ Result<uint64_t> Dup3(Task& t, const SyscallArgs& a) {
   return static_cast<uint64_t>(newfd);
 }
 
+// close_range(2): CLOSE_RANGE_UNSHARE first gives the caller a table of
+// its own (as unshare(CLONE_FILES)); CLOSE_RANGE_CLOEXEC marks the fds
+// close-on-exec instead of closing them.
+Result<uint64_t> CloseRange(Task& t, const SyscallArgs& a) {
+  const unsigned first = a.u32(0), last = a.u32(1), flags = a.u32(2);
+  if (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) return Errno(EINVAL);
+  if (first > last) return Errno(EINVAL);
+  if ((flags & CLOSE_RANGE_UNSHARE) && t.shared_fds().use_count() > 1) {
+    std::shared_ptr<vfs::FdTable> shared = t.shared_fds();  // released after the lock
+    std::shared_ptr<vfs::FdTable> own = shared->Clone();
+    // Others read a task's table under the kernel lock (procfs, pidfd_getfd).
+    absl::MutexLock lock(&t.kernel().mu());
+    t.set_fds(std::move(own));
+  }
+  t.fds().CloseRange(first, last, (flags & CLOSE_RANGE_CLOEXEC) != 0);
+  return 0;
+}
+
 Result<uint64_t> Fcntl(Task& t, const SyscallArgs& a) {
   const int fd = a.fd(0);
   const int cmd = a.i32(1);
@@ -63,6 +82,11 @@ Result<uint64_t> Fcntl(Task& t, const SyscallArgs& a) {
       if (file->flags() & O_PATH) return Errno(EBADF);
       file->SetStatusFlags(a.i32(2));
       return 0;
+    case F_GETLK: case F_SETLK: case F_SETLKW:
+    case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
+      return FcntlLock(t, *file, cmd, a.ptr(2));  // lock.cc
+    case F_ADD_SEALS: case F_GET_SEALS:
+      return FcntlSeals(t, *file, cmd, a.u32(2));  // memfd.cc
   }
   // PARTIAL(fcntl): record locks, leases, F_GETPIPE_SZ, seals and owners come
   // with the file and process work.

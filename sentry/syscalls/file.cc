@@ -483,6 +483,11 @@ Result<uint64_t> SetMode(Task& t, const vfs::Path& p, mode_t mode) {
 
 }  // namespace
 
+Result<uint64_t> SetFileTimes(Task& t, const vfs::Path& p, const timespec* times) {
+  if (times == nullptr) return SetTimes(t, p, std::nullopt);
+  return SetTimes(t, p, TimePair{times[0], times[1]});
+}
+
 Result<uint64_t> Chmod(Task& t, const SyscallArgs& a) {
   std::string path = TRY(CopyInPath(t, a.ptr(0)));
   vfs::Path p = TRY(t.kernel().vfs().Resolve(t.Lookup(), t.fs().cwd, path, true));

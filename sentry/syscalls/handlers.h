@@ -164,6 +164,58 @@ Result<uint64_t> Utimensat(Task& t, const SyscallArgs& a);  // utimensat(2)
 Result<uint64_t> Write(Task& t, const SyscallArgs& a);  // write(2)
 Result<uint64_t> Writev(Task& t, const SyscallArgs& a);  // writev(2)
 
+// Data movement (splice.cc), memfds (memfd.cc), advisory locks (lock.cc).
+Result<uint64_t> Sendfile(Task& t, const SyscallArgs& a);  // sendfile(2)
+Result<uint64_t> Splice(Task& t, const SyscallArgs& a);  // splice(2)
+Result<uint64_t> Tee(Task& t, const SyscallArgs& a);  // tee(2)
+Result<uint64_t> Vmsplice(Task& t, const SyscallArgs& a);  // vmsplice(2)
+Result<uint64_t> CopyFileRange(Task& t, const SyscallArgs& a);  // copy_file_range(2)
+Result<uint64_t> MemfdCreate(Task& t, const SyscallArgs& a);  // memfd_create(2)
+Result<uint64_t> Flock(Task& t, const SyscallArgs& a);  // flock(2)
+
+// Writing back and preparing file data (file_sync.cc).
+Result<uint64_t> Fsync(Task& t, const SyscallArgs& a);  // fsync(2)
+Result<uint64_t> Fdatasync(Task& t, const SyscallArgs& a);  // fdatasync(2)
+Result<uint64_t> Sync(Task& t, const SyscallArgs& a);  // sync(2)
+Result<uint64_t> Syncfs(Task& t, const SyscallArgs& a);  // syncfs(2)
+Result<uint64_t> SyncFileRange(Task& t, const SyscallArgs& a);  // sync_file_range(2)
+Result<uint64_t> Fallocate(Task& t, const SyscallArgs& a);  // fallocate(2)
+Result<uint64_t> Readahead(Task& t, const SyscallArgs& a);  // readahead(2)
+
+// Owners and times (file_owner.cc).
+Result<uint64_t> Chown(Task& t, const SyscallArgs& a);  // chown(2)
+Result<uint64_t> Fchown(Task& t, const SyscallArgs& a);  // fchown(2)
+Result<uint64_t> Lchown(Task& t, const SyscallArgs& a);  // lchown(2)
+Result<uint64_t> Fchownat(Task& t, const SyscallArgs& a);  // fchownat(2)
+Result<uint64_t> Utime(Task& t, const SyscallArgs& a);  // utime(2)
+Result<uint64_t> Utimes(Task& t, const SyscallArgs& a);  // utimes(2)
+Result<uint64_t> Futimesat(Task& t, const SyscallArgs& a);  // futimesat(2)
+
+// Older and newer forms of open and getdents (file_compat.cc).
+Result<uint64_t> Creat(Task& t, const SyscallArgs& a);  // creat(2)
+Result<uint64_t> Getdents(Task& t, const SyscallArgs& a);  // getdents(2)
+Result<uint64_t> Openat2(Task& t, const SyscallArgs& a);  // openat2(2)
+
+Result<uint64_t> Preadv2(Task& t, const SyscallArgs& a);  // preadv2(2), rw.cc
+Result<uint64_t> Pwritev2(Task& t, const SyscallArgs& a);  // pwritev2(2), rw.cc
+Result<uint64_t> CloseRange(Task& t, const SyscallArgs& a);  // close_range(2), fd.cc
+
+// mincore and the mlock family (mm.cc).
+Result<uint64_t> Mincore(Task& t, const SyscallArgs& a);  // mincore(2)
+Result<uint64_t> Mlock(Task& t, const SyscallArgs& a);  // mlock(2)
+Result<uint64_t> Munlock(Task& t, const SyscallArgs& a);  // munlock(2)
+Result<uint64_t> Mlock2(Task& t, const SyscallArgs& a);  // mlock2(2)
+Result<uint64_t> Mlockall(Task& t, const SyscallArgs& a);  // mlockall(2)
+Result<uint64_t> Munlockall(Task& t, const SyscallArgs& a);  // munlockall(2)
+
+// Extended attributes (xattr.cc); the getters and listers are above.
+Result<uint64_t> Setxattr(Task& t, const SyscallArgs& a);  // setxattr(2)
+Result<uint64_t> Lsetxattr(Task& t, const SyscallArgs& a);  // lsetxattr(2)
+Result<uint64_t> Fsetxattr(Task& t, const SyscallArgs& a);  // fsetxattr(2)
+Result<uint64_t> Removexattr(Task& t, const SyscallArgs& a);  // removexattr(2)
+Result<uint64_t> Lremovexattr(Task& t, const SyscallArgs& a);  // lremovexattr(2)
+Result<uint64_t> Fremovexattr(Task& t, const SyscallArgs& a);  // fremovexattr(2)
+
 // Credentials and prctl (creds.cc).
 Result<uint64_t> Setuid(Task& t, const SyscallArgs& a);  // setuid(2)
 Result<uint64_t> Setgid(Task& t, const SyscallArgs& a);  // setgid(2)

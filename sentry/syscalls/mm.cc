@@ -1,5 +1,9 @@
-// Memory syscalls: mmap, munmap, mprotect, mremap, madvise, brk.
+// Memory syscalls: mmap, munmap, mprotect, mremap, madvise, brk, mincore, and
+// the mlock family.
 #include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <vector>
 
 #include "base/align.h"
 #include "sentry/syscalls/handlers.h"
@@ -45,6 +49,14 @@ Result<uint64_t> Mmap(Task& t, const SyscallArgs& a) {
         (!file->Writable() || (file->flags() & O_APPEND))) {
       return Errno(EACCES);
     }
+    // seal_check_write: a write-sealed memfd maps shared only read-only,
+    // for good.
+    if (type != MAP_PRIVATE) {
+      if (auto seals = file->Seals(); seals && (*seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
+        if (prot & PROT_WRITE) return Errno(EPERM);
+        req.deny_write = true;
+      }
+    }
     req.file = file;
     if (file->path().valid()) req.name = t.kernel().vfs().PathOf(t.fs().root, file->path());
   } else if (type != MAP_PRIVATE) {
@@ -78,5 +90,89 @@ Result<uint64_t> Msync(Task& t, const SyscallArgs& a) {
 }
 
 Result<uint64_t> Brk(Task& t, const SyscallArgs& a) { return t.mm().Brk(a.u64(0)); }
+
+}  // namespace husk::syscalls
+
+namespace husk::syscalls {
+namespace {
+
+// The most pages one Mincore call of the memory manager looks at.
+constexpr uint64_t kMincoreBatch = 64 * 1024;
+
+// RLIMIT_MEMLOCK as mlock(2) applies it: none with CAP_IPC_LOCK, else in
+// whole pages.
+uint64_t MemlockLimit(Task& t) {
+  if (t.creds().HasCapability(CAP_IPC_LOCK)) return UINT64_MAX;
+  const rlim_t cur = t.thread_group().GetRlimit(RLIMIT_MEMLOCK).rlim_cur;
+  return cur == RLIM_INFINITY ? UINT64_MAX : PageDown(cur);
+}
+
+// Linux's can_do_mlock: a limit above zero, or CAP_IPC_LOCK.
+bool CanMlock(Task& t) {
+  return t.creds().HasCapability(CAP_IPC_LOCK) ||
+         t.thread_group().GetRlimit(RLIMIT_MEMLOCK).rlim_cur != 0;
+}
+
+// mlock(2)/munlock(2) of the pages [addr, addr+len) touches.
+Result<uint64_t> DoMlock(Task& t, uint64_t addr, uint64_t len, bool lock) {
+  if (lock && !CanMlock(t)) return Errno(EPERM);
+  // As Linux: the length rounds up with the start's offset in its page
+  // (and wraps to nothing when that overflows).
+  const uint64_t plen = PageUp(len + (addr & (kPageSize - 1)));
+  const uint64_t start = PageDown(addr);
+  const uint64_t end = start + plen;
+  if (end < start) return Errno(EINVAL);
+  if (end == start) return 0;
+  TRY(t.mm().Mlock(start, end, lock, MemlockLimit(t)));
+  return 0;
+}
+
+}  // namespace
+
+Result<uint64_t> Mincore(Task& t, const SyscallArgs& a) {
+  const uint64_t addr = a.u64(0), len = a.size(1), vec = a.ptr(2);
+  if (!PageAligned(addr)) return Errno(EINVAL);
+  if (addr > mm::kTaskSize || len > mm::kTaskSize - addr) return Errno(ENOMEM);
+  const uint64_t pages = len / kPageSize + (len % kPageSize != 0);
+  if (vec > mm::kTaskSize || pages > mm::kTaskSize - vec) return Errno(EFAULT);
+  for (uint64_t done = 0; done < pages;) {
+    const uint64_t n = std::min(pages - done, kMincoreBatch);
+    std::vector<uint8_t> resident;
+    auto r = t.mm().Mincore(addr + done * kPageSize, n, resident);
+    // What was found before an unmapped page is written, as Linux does.
+    TRY(t.mm().CopyOut(vec + done, resident));
+    if (!r) return r.error();
+    done += n;
+  }
+  return 0;
+}
+
+Result<uint64_t> Mlock(Task& t, const SyscallArgs& a) { return DoMlock(t, a.u64(0), a.size(1), true); }
+
+Result<uint64_t> Munlock(Task& t, const SyscallArgs& a) {
+  return DoMlock(t, a.u64(0), a.size(1), false);
+}
+
+// mlock2(2): MLOCK_ONFAULT locks pages as they fault in; here every
+// mapped page is already in memory, so it is mlock.
+Result<uint64_t> Mlock2(Task& t, const SyscallArgs& a) {
+  if (a.u32(2) & ~MLOCK_ONFAULT) return Errno(EINVAL);
+  return DoMlock(t, a.u64(0), a.size(1), true);
+}
+
+Result<uint64_t> Mlockall(Task& t, const SyscallArgs& a) {
+  const int flags = a.i32(0);
+  if (flags == 0 || (flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) || flags == MCL_ONFAULT) {
+    return Errno(EINVAL);
+  }
+  if (!CanMlock(t)) return Errno(EPERM);
+  TRY(t.mm().MlockAll(flags, MemlockLimit(t)));
+  return 0;
+}
+
+Result<uint64_t> Munlockall(Task& t, const SyscallArgs&) {
+  t.mm().MunlockAll();
+  return 0;
+}
 
 }  // namespace husk::syscalls

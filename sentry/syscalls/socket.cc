@@ -261,8 +261,8 @@ Result<uint64_t> DoRecvmsg(Task& t, UnixSocket& s, uint64_t msg_addr, int flags)
   ControlWriter ctl(t, reinterpret_cast<uint64_t>(m.msg_control), m.msg_controllen,
                     (flags & MSG_CMSG_CLOEXEC) != 0);
   if (r.creds) {
-    ctl.Put(SOL_SOCKET, SCM_CREDENTIALS,
-            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&*r.creds), sizeof(*r.creds)));
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&*r.creds);
+    ctl.Put(SOL_SOCKET, SCM_CREDENTIALS, std::span<const uint8_t>(bytes, sizeof(*r.creds)));
   }
   if (!r.rights.empty()) {
     if (m.msg_control == nullptr) {
@@ -271,8 +271,10 @@ Result<uint64_t> DoRecvmsg(Task& t, UnixSocket& s, uint64_t msg_addr, int flags)
       ctl.PutRights(std::move(r.rights));
     }
   }
-  const int out_flags = r.flags | ctl.flags();
-  TRY(CopyOutStruct(t, msg_addr + offsetof(msghdr, msg_controllen), static_cast<size_t>(ctl.used())));
+  // Linux hands MSG_CMSG_CLOEXEC back in msg_flags too.
+  const int out_flags = r.flags | ctl.flags() | (flags & MSG_CMSG_CLOEXEC);
+  const size_t controllen = ctl.used();
+  TRY(CopyOutStruct(t, msg_addr + offsetof(msghdr, msg_controllen), controllen));
   TRY(CopyOutStruct(t, msg_addr + offsetof(msghdr, msg_flags), out_flags));
   return r.length;
 }

@@ -332,6 +332,11 @@ class Formatter {
       case __NR_writev:
       case __NR_preadv:
       case __NR_pwritev: set(2, fmt::format("{}", a_.u64(2))); break;
+      case __NR_preadv2:
+      case __NR_pwritev2:  // one 64-bit offset: pos_h is not shown
+        set(2, fmt::format("{}", a_.u64(2)));
+        if (args.size() > 4) args.erase(args.begin() + 4);
+        break;
     }
   }
 

@@ -22,6 +22,11 @@ Result<vfs::Path> StartPath(Task& t, int dirfd, std::string_view path);
 // The file a *at() call with AT_EMPTY_PATH and "" acts on.
 Result<vfs::Path> EmptyPathTarget(Task& t, int dirfd);
 
+// utimensat(2)'s change of the times of the file at `p`, with its
+// permission rules: `times` is {atime, mtime} (UTIME_NOW and UTIME_OMIT
+// allowed), or null for now (file.cc).
+Result<uint64_t> SetFileTimes(Task& t, const vfs::Path& p, const timespec* times);
+
 // Installs `file` at the lowest free fd, honouring RLIMIT_NOFILE.
 Result<uint64_t> InstallFd(Task& t, std::shared_ptr<vfs::FileDescription> file, bool cloexec,
                            int min_fd = 0);
@@ -53,6 +58,12 @@ Result<T> RaiseOnEpipe(Task& t, const vfs::FileDescription& file, Result<T> r) {
   if (!file.EpipeRaisesSigpipe()) return r;
   return RaiseOnEpipe(t, std::move(r));
 }
+
+// fcntl(2)'s record-lock commands F_GETLK, F_SETLK, F_SETLKW and their
+// F_OFD_ forms on `file`, with the struct flock at `addr` (lock.cc).
+Result<uint64_t> FcntlLock(Task& t, vfs::FileDescription& file, int cmd, uint64_t addr);
+// fcntl(2)'s F_ADD_SEALS (of `arg`) and F_GET_SEALS (memfd.cc).
+Result<uint64_t> FcntlSeals(Task& t, vfs::FileDescription& file, int cmd, unsigned arg);
 
 // Copies an ABI struct out; EFAULT on a bad pointer.
 template <class T>

@@ -14,37 +14,7 @@ cp "$(dirname "$SENTRY")/gofer" "$WORK/gofer"
 SENTRY="$WORK/$name"
 fail=0
 
-# run_and_signal SIG -- CMD...: starts CMD in the background, waits until it
-# has printed "ready", sends SIG, prints its output and status.
-run_and_signal() {
-  local sig=$1
-  shift 2
-  rm -f "$WORK/out"
-  # A background job of a script has SIGINT ignored; a foreground program
-  # at a terminal has it at its default.
-  env --default-signal=INT "$@" >"$WORK/out" 2>&1 &
-  local pid=$!
-  for i in $(seq 200); do
-    grep -q ready "$WORK/out" 2>/dev/null && break
-    sleep 0.05
-  done
-  # With SIGNAL_GROUP set, the job's whole process group gets it.
-  if [[ -n ${SIGNAL_GROUP:-} ]]; then kill -s "$sig" -- "-$pid"; else kill -s "$sig" "$pid"; fi
-  wait "$pid"
-  local status=$?
-  cat "$WORK/out"
-  echo "status $status"
-}
-
-check() {  # check NAME NATIVE SANDBOXED
-  if [[ "$2" != "$3" ]]; then
-    echo "FAIL: $1: native and sentry differ"
-    diff <(echo "$2") <(echo "$3")
-    fail=1
-  else
-    echo "$1: $3"
-  fi
-}
+source "$(dirname "$0")/signal_lib.sh"
 
 sleeper="echo ready; exec sleep 20"
 check "SIGINT, uncaught" \

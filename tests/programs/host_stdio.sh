@@ -15,55 +15,23 @@ fail=0
 mkfifo "$WORK/idle"
 exec 7<>"$WORK/idle"
 
-# run CMD...: runs CMD with the idle stdin (killed after 10 s if it hangs);
-# prints its output and status.
+source "$(dirname "$0")/signal_lib.sh"
+exec <&7
+STDIN_FD=7
+
+# run CMD...: runs CMD (killed after 10 s if it hangs); prints its output
+# and status.
 run() {
-  timeout -s KILL 10 "$@" <&7 >"$WORK/out" 2>&1
+  timeout -s KILL 10 "$@" >"$WORK/out" 2>&1
   local status=$?
   cat "$WORK/out"
   echo "status $status"
-}
-
-# run_and_signal SIG CMD...: starts CMD with the idle stdin, waits until it
-# has printed "ready", sends SIG, prints its output and status.
-run_and_signal() {
-  local sig=$1
-  shift
-  rm -f "$WORK/out"
-  env --default-signal=INT "$@" <&7 >"$WORK/out" 2>&1 &
-  local pid=$!
-  for i in $(seq 200); do
-    grep -q ready "$WORK/out" 2>/dev/null && break
-    sleep 0.05
-  done
-  sleep 0.2  # into the read
-  kill -s "$sig" "$pid"
-  local waited=0
-  while kill -0 "$pid" 2>/dev/null && ((waited < 100)); do
-    sleep 0.05
-    waited=$((waited + 1))
-  done
-  kill -s KILL "$pid" 2>/dev/null && echo "hung after SIG$sig"
-  wait "$pid"
-  local status=$?
-  cat "$WORK/out"
-  echo "status $status"
-}
-
-check() {  # check NAME NATIVE SANDBOXED
-  if [[ "$2" != "$3" ]]; then
-    echo "FAIL: $1: native and sentry differ"
-    diff <(echo "$2") <(echo "$3")
-    fail=1
-  else
-    echo "$1: $(echo "$3" | tr '\n' ' ')"
-  fi
 }
 
 catter="echo ready; exec cat"
 check "SIGINT to cat reading an idle pipe" \
-  "$(run_and_signal INT /bin/sh -c "$catter")" \
-  "$(run_and_signal INT "$SENTRY" run -- /bin/sh -c "$catter")"
+  "$(run_and_signal INT -- /bin/sh -c "$catter")" \
+  "$(run_and_signal INT -- "$SENTRY" run -- /bin/sh -c "$catter")"
 
 check "timeout 0.5 cat" \
   "$(run timeout 0.5 cat)" \
@@ -105,6 +73,6 @@ check "data through the pipe" \
   "$(echo hello | "$SENTRY" run -- /bin/sh -c 'read x; echo "got $x"')" \
   "$(echo hello | /bin/sh -c 'read x; echo "got $x"')"
 
-exec 7>&-
+exec 7>&- 0</dev/null
 [[ $fail == 0 ]] && echo PASS
 exit $fail

@@ -1,6 +1,8 @@
-# python3 threads, a thread pool, fork + waitpid, signal.alarm and
-# subprocess with pipes, input and a timeout (poll on pipes).
-import concurrent.futures, os, signal, subprocess, threading, time
+# python3 threads, a thread pool, fork + waitpid, signal.alarm,
+# subprocess with pipes, input and a timeout (poll on pipes), and a
+# multiprocessing pool (fork from a threaded process, POSIX semaphores in
+# /dev/shm, pipes between processes).
+import concurrent.futures, multiprocessing, os, signal, subprocess, threading, time
 
 lock = threading.Lock()
 cond = threading.Condition(lock)
@@ -34,3 +36,6 @@ try:
     subprocess.run(["/bin/sleep", "5"], timeout=0.5)
 except subprocess.TimeoutExpired as e:
     print("timeout expired")
+with multiprocessing.Pool(4) as pool:
+    print("multiprocessing", sorted(pool.map(abs, range(-50, 50))) == sorted(abs(i) for i in range(-50, 50)),
+          sum(pool.map(abs, range(-5, 5))))

@@ -463,4 +463,24 @@ TEST(ForkCow, LargeHeapChildWritesAllWhileParentHolds) {
   EXPECT_TRUE(All(r.get(), kLen, 'p'));
 }
 
+// A private page at a low address whose memory is shared copy-on-write
+// with a child: the child's write copies it (a regression: the copy's range
+// was computed past the address's start and the write faulted forever).
+TEST(ForkCow, LowAddressPageCopiesOnWrite) {
+  void* want = reinterpret_cast<void*>(0x10000);
+  void* p = mmap(want, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                 -1, 0);
+  if (p == MAP_FAILED) GTEST_SKIP() << "0x10000 is not free: " << strerror(errno);
+  auto* page = static_cast<volatile uint8_t*>(p);
+  page[0] = 'p';
+  pid_t pid = Child([&] {
+    alarm(10);  // a write that never completes ends the child
+    page[0] = 'c';
+    return page[0] == 'c' ? 0 : 1;
+  });
+  EXPECT_EQ(ExitCode(pid), 0);
+  EXPECT_EQ(page[0], 'p');
+  munmap(p, 4096);
+}
+
 }  // namespace

@@ -42,49 +42,7 @@ void BecomeUser(uid_t uid) {
   ASSERT_EQ(setresuid(uid, uid, uid), 0) << strerror(errno);
 }
 
-// A process that waits to be killed, after `setup` has run in it; killed
-// and reaped when it goes out of scope unless reaped already.
-class Target {
- public:
-  explicit Target(std::function<void()> setup = [] {}) {
-    int sync[2];
-    if (pipe(sync) != 0) abort();
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(sync[0]);
-      setup();
-      char c = 1;
-      if (write(sync[1], &c, 1) != 1) _exit(99);
-      for (;;) pause();
-    }
-    close(sync[1]);
-    char c;
-    if (read(sync[0], &c, 1) != 1) ADD_FAILURE() << "target did not start";
-    close(sync[0]);
-  }
-  ~Target() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  // Whether it is still alive (not even a zombie).
-  bool Alive() {
-    siginfo_t info{};
-    return waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
-  }
-  // Reaps it; returns its wait status.
-  int Reap() {
-    int status = 0;
-    EXPECT_EQ(waitpid(pid_, &status, 0), pid_);
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  pid_t pid_;
-};
+using Target = husk_test::PausedChild;
 
 long Tgkill(pid_t tgid, pid_t tid, int sig) { return syscall(SYS_tgkill, tgid, tid, sig); }
 long Tkill(pid_t tid, int sig) { return syscall(SYS_tkill, tid, sig); }

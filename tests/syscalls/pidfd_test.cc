@@ -72,40 +72,7 @@ long WaitidRaw(int idtype, int id, siginfo_t* info, int options) {
     if (_fd >= 0) close(_fd);                                                      \
   } while (0)
 
-// A child that waits to be killed (after `setup`, if any); killed and
-// reaped when it goes out of scope unless reaped already.
-class Child {
- public:
-  template <typename F>
-  explicit Child(F setup) {
-    int sync[2];
-    if (pipe(sync) != 0) abort();
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(sync[0]);
-      setup();
-      char c = 1;
-      if (write(sync[1], &c, 1) != 1) _exit(99);
-      for (;;) pause();
-    }
-    close(sync[1]);
-    char c;
-    if (read(sync[0], &c, 1) != 1) ADD_FAILURE() << "child did not start";
-    close(sync[0]);
-  }
-  Child() : Child([] {}) {}
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  void Reaped() { pid_ = -1; }
-
- private:
-  pid_t pid_;
-};
+using Child = husk_test::PausedChild;
 
 // A child that exits at once with `code`, left a zombie (waited for with
 // WNOWAIT, so it is surely one).

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -107,6 +108,56 @@ class TempDirTest : public ::testing::Test {
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   std::string dir_;
+};
+
+// A child process that waits to be killed, after `setup` has run in it;
+// killed and reaped when it goes out of scope unless reaped already.
+class PausedChild {
+ public:
+  template <typename F>
+  explicit PausedChild(F setup) {
+    int sync[2];
+    if (pipe(sync) != 0) abort();
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(sync[0]);
+      setup();
+      char c = 1;
+      if (write(sync[1], &c, 1) != 1) _exit(99);
+      for (;;) pause();
+    }
+    close(sync[1]);
+    char c;
+    if (read(sync[0], &c, 1) != 1) ADD_FAILURE() << "child did not start";
+    close(sync[0]);
+  }
+  PausedChild() : PausedChild([] {}) {}
+  PausedChild(const PausedChild&) = delete;
+  PausedChild& operator=(const PausedChild&) = delete;
+  ~PausedChild() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  // Whether it is still alive (not even a zombie).
+  bool Alive() {
+    siginfo_t info{};
+    return waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
+  }
+  // Reaps it; returns its wait status.
+  int Reap() {
+    int status = 0;
+    EXPECT_EQ(waitpid(pid_, &status, 0), pid_);
+    pid_ = -1;
+    return status;
+  }
+  // Someone else reaped it.
+  void Reaped() { pid_ = -1; }
+
+ private:
+  pid_t pid_;
 };
 
 }  // namespace husk_test

@@ -69,6 +69,9 @@ class HostFile final : public FileDescription {
   bool Seekable() const override { return regular_; }
   bool Mappable() const override { return false; }
   bool IsTerminal() const override { return tty_; }
+  // open(2) of /proc/self/fd/N (/dev/stdout): the sandbox cannot open the
+  // host file anew, so it gets the same host open file (its offset shared).
+  Result<std::shared_ptr<FileDescription>> Reopen(int) override;
 
   Result<uint64_t> Ioctl(UserMemory& mem, uint64_t cmd, uint64_t arg) override {
     if (!tty_) return Errno(ENOTTY);
@@ -113,6 +116,12 @@ class HostFile final : public FileDescription {
 };
 
 }  // namespace
+
+Result<std::shared_ptr<FileDescription>> HostFile::Reopen(int) {
+  auto f = NewHostFile(fd_.get());
+  if (!f) return Errno(ENXIO);
+  return f;
+}
 
 std::shared_ptr<FileDescription> NewHostFile(int fd) {
   int flags = fcntl(fd, F_GETFL);

@@ -11,8 +11,11 @@
 #include <set>
 #include <vector>
 
+#include <sys/xattr.h>
+
 #include "vfs/dir_file.h"
 #include "vfs/tmpfs/tmpfs.h"
+#include "vfs/xattr.h"
 
 namespace husk::vfs {
 namespace {
@@ -38,8 +41,13 @@ class OverlayInode final : public Inode {
     absl::MutexLock lock(&mu_);
     if (!upper_ || !lower_ || !IsDir() || opaque_) return (upper_ ? upper_ : lower_)->Stat();
     struct stat st = TRY(lower_->Stat());
+    // The upper directory was made with the lower one's mode and owner, so
+    // it has them unless chmod or chown changed them since.
+    struct stat up = TRY(upper_->Stat());
+    st.st_mode = up.st_mode;
+    st.st_uid = up.st_uid;
+    st.st_gid = up.st_gid;
     if (changed_) {
-      struct stat up = TRY(upper_->Stat());
       st.st_mtim = up.st_mtim;
       st.st_ctim = up.st_ctim;
     }
@@ -229,6 +237,33 @@ class OverlayInode final : public Inode {
   Result<void> SetMode(mode_t mode) override {
     TRY(CopyUp());
     return Current()->SetMode(mode);
+  }
+
+  Result<void> SetOwner(uint32_t uid, uint32_t gid, mode_t clear) override {
+    TRY(CopyUp());
+    return Current()->SetOwner(uid, gid, clear);
+  }
+
+  // Extended attributes live in the upper layer; a change copies up.
+  // PARTIAL(overlay xattrs): the lower layer's (the host's) are not seen.
+  Result<std::string> GetXattr(std::string_view name) override {
+    if (auto upper = UpperDir()) return upper->GetXattr(name);
+    return Errno(StoredXattrNamespace(name) ? ENODATA : EOPNOTSUPP);
+  }
+  Result<void> SetXattr(std::string_view name, std::string_view value, int flags) override {
+    if (!StoredXattrNamespace(name)) return Errno(EOPNOTSUPP);
+    // XATTR_REPLACE of a name a lower file cannot have fails before a copy-up.
+    if ((flags & XATTR_REPLACE) && !UpperDir()) return Errno(ENODATA);
+    TRY(CopyUp());
+    return Current()->SetXattr(name, value, flags);
+  }
+  Result<std::vector<std::string>> ListXattr() override {
+    if (auto upper = UpperDir()) return upper->ListXattr();
+    return std::vector<std::string>();
+  }
+  Result<void> RemoveXattr(std::string_view name) override {
+    if (auto upper = UpperDir()) return upper->RemoveXattr(name);
+    return Errno(StoredXattrNamespace(name) ? ENODATA : EOPNOTSUPP);
   }
 
   Result<std::shared_ptr<Inode>> CreateTmpfile(mode_t mode, const Credentials& creds,

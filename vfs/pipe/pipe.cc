@@ -7,6 +7,7 @@
 #include <atomic>
 #include <deque>
 
+#include "vfs/lock.h"
 #include "vfs/wait.h"
 
 namespace husk::vfs {
@@ -37,6 +38,9 @@ class Pipe {
   WaitQueue writable;  // room appeared or the last reader left
   WaitQueue polled;    // either (poll, select)
   WaitQueue opened;    // a FIFO got a reader or a writer
+  // flock(2) and record locks on a pipe2(2) pipe (pipefs's inode); a
+  // FIFO's are its inode's.
+  const std::shared_ptr<FileLocks> locks = std::make_shared<FileLocks>();
   void NotifyReadable() {
     readable.NotifyAll();
     polled.NotifyAll();
@@ -92,9 +96,17 @@ class PipeEnd final : public FileDescription {
     if (path_.valid()) return FileDescription::Stat();
     return PipeStat();
   }
-  // open(2) of /proc/[pid]/fd/N: another open of the same pipe, as a FIFO's.
+  // open(2) of /proc/[pid]/fd/N of a pipe2(2) pipe: another open of the
+  // same pipe, which (unlike a FIFO's) waits for no partner (fifo_open on
+  // pipefs).
   Result<std::shared_ptr<FileDescription>> Reopen(int flags) override {
-    return OpenFifo(pipe_, path_, flags);
+    const int acc = flags & O_ACCMODE;
+    if (acc != O_RDONLY && acc != O_WRONLY && acc != O_RDWR) return Errno(EINVAL);
+    auto end = std::make_shared<PipeEnd>(pipe_, Path{}, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
+    pipe_->opened.NotifyAll();
+    pipe_->NotifyReadable();
+    pipe_->NotifyWritable();
+    return std::shared_ptr<FileDescription>(std::move(end));
   }
 
   short Readiness(short events) override {
@@ -225,6 +237,13 @@ class PipeEnd final : public FileDescription {
 
   bool Mappable() const override { return false; }
 
+  std::shared_ptr<FileLocks> Locks(bool create) override {
+    if (path_.valid()) return FileDescription::Locks(create);
+    return pipe_->locks;
+  }
+
+  const std::shared_ptr<Pipe>& pipe() const { return pipe_; }
+
  private:
   std::shared_ptr<Pipe> pipe_;
   uint64_t hup_after_ = 0;  // POLLHUP once write_opens differs from this
@@ -264,6 +283,99 @@ Result<std::shared_ptr<FileDescription>> OpenFifo(const std::shared_ptr<Pipe>& f
     return fifo->readers > 0 || fifo->read_opens != partner_opens;
   }));
   return std::shared_ptr<FileDescription>(end);
+}
+
+// --- splice(2), tee(2), vmsplice(2), sendfile(2) ---
+
+std::shared_ptr<Pipe> PipeOf(const FileDescription& f) {
+  if (auto* end = dynamic_cast<const PipeEnd*>(&f)) return end->pipe();
+  return nullptr;
+}
+
+Result<size_t> PipeWaitData(Pipe& p, bool nonblock) {
+  for (;;) {
+    {
+      absl::MutexLock lock(&p.mu);
+      if (!p.buf.empty()) return p.buf.size();
+      if (p.writers == 0) return 0;
+    }
+    if (nonblock) return Errno(EAGAIN);
+    TRY(BlockOn(p.readable, [&] {
+      absl::MutexLock lock(&p.mu);
+      return !p.buf.empty() || p.writers == 0;
+    }));
+  }
+}
+
+Result<size_t> PipeWaitRoom(Pipe& p, bool nonblock) {
+  for (;;) {
+    {
+      absl::MutexLock lock(&p.mu);
+      if (p.readers == 0) return Errno(EPIPE);
+      if (p.buf.size() < kPipeSize) return kPipeSize - p.buf.size();
+    }
+    if (nonblock) return Errno(EAGAIN);
+    TRY(BlockOn(p.writable, [&] {
+      absl::MutexLock lock(&p.mu);
+      return p.readers == 0 || p.buf.size() < kPipeSize;
+    }));
+  }
+}
+
+size_t PipePeek(Pipe& p, std::span<uint8_t> dst) {
+  absl::MutexLock lock(&p.mu);
+  const size_t n = std::min(dst.size(), p.buf.size());
+  std::copy_n(p.buf.begin(), n, dst.begin());
+  return n;
+}
+
+void PipeConsume(Pipe& p, size_t n) {
+  {
+    absl::MutexLock lock(&p.mu);
+    n = std::min(n, p.buf.size());
+    p.buf.erase(p.buf.begin(), p.buf.begin() + static_cast<long>(n));
+  }
+  if (n > 0) p.NotifyWritable();
+}
+
+Result<size_t> PipeAppend(Pipe& p, std::span<const uint8_t> src) {
+  size_t n;
+  {
+    absl::MutexLock lock(&p.mu);
+    if (p.readers == 0) return Errno(EPIPE);
+    n = std::min(src.size(), kPipeSize - p.buf.size());
+    p.buf.insert(p.buf.end(), src.begin(), src.begin() + static_cast<long>(n));
+  }
+  if (n > 0) p.NotifyReadable();
+  return n;
+}
+
+// Both pipes are locked at once, in address order, so that two splices in
+// opposite directions cannot deadlock.
+Result<size_t> PipeToPipe(Pipe& in, Pipe& out, size_t len, bool nonblock, bool keep)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  for (;;) {
+    if (TRY(PipeWaitData(in, nonblock)) == 0) return 0;
+    TRY(PipeWaitRoom(out, nonblock));
+    size_t n;
+    {
+      absl::Mutex* first = &in.mu;
+      absl::Mutex* second = &out.mu;
+      if (second < first) std::swap(first, second);
+      absl::MutexLock lock1(first);
+      absl::MutexLock lock2(second);
+      if (out.readers == 0) return Errno(EPIPE);
+      n = std::min({len, in.buf.size(), kPipeSize - out.buf.size()});
+      if (n > 0) {
+        out.buf.insert(out.buf.end(), in.buf.begin(), in.buf.begin() + static_cast<long>(n));
+        if (!keep) in.buf.erase(in.buf.begin(), in.buf.begin() + static_cast<long>(n));
+      }
+    }
+    if (n == 0) continue;  // another reader or writer came first: wait again
+    out.NotifyReadable();
+    if (!keep) in.NotifyWritable();
+    return n;
+  }
 }
 
 }  // namespace husk::vfs

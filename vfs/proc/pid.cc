@@ -1,9 +1,9 @@
 // /proc/[pid] and /proc/[pid]/task/[tid] (fs/proc/base.c, array.c,
 // task_mmu.c, fd.c): a process's or a thread's files, made from the
 // kernel's snapshots when read.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <dirent.h>
 #include <sys/sysmacros.h>
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "vfs/anon_inode.h"
 #include "vfs/proc/internal.h"
 
 namespace husk::vfs::proc {
@@ -90,6 +91,9 @@ class ReopenInode final : public Inode {
   Result<std::shared_ptr<FileDescription>> Open(const Path&, int flags) override {
     return file_->Reopen(flags);
   }
+  // O_TRUNC of a host file reopened through /proc (shell's > /dev/stdout):
+  // PARTIAL(reopen): it is left as it is.
+  Result<void> Truncate(uint64_t) override { return Ok(); }
 
  private:
   std::shared_ptr<FileDescription> file_;
@@ -110,13 +114,22 @@ std::string FileName(const ProcFs& fs, const Caller& caller, FileDescription& fi
   switch (st->st_mode & S_IFMT) {
     case S_IFIFO: return fmt::format("pipe:[{}]", st->st_ino);
     case S_IFSOCK: return fmt::format("socket:[{}]", st->st_ino);
-    case S_IFCHR:
-      // A host terminal handed to the sandbox.
-      if (major(st->st_rdev) >= 136 && major(st->st_rdev) <= 143) {
-        return fmt::format("/dev/pts/{}", (major(st->st_rdev) - 136) * 256 + minor(st->st_rdev));
-      }
-      return fmt::format("/dev/char/{}:{}", major(st->st_rdev), minor(st->st_rdev));
+    case S_IFCHR: {
+      // A host device handed to the sandbox as stdio: its usual name.
+      const unsigned maj = major(st->st_rdev), min = minor(st->st_rdev);
+      if (maj >= 136 && maj <= 143) return fmt::format("/dev/pts/{}", (maj - 136) * 256 + min);
+      if (maj == 4) return fmt::format("/dev/tty{}", min);
+      if (maj == 5 && min == 0) return "/dev/tty";
+      if (maj == 5 && min == 1) return "/dev/console";
+      static constexpr const char* kMem[] = {nullptr, nullptr, nullptr, "null", nullptr,
+                                             "zero", nullptr, "full", "random", "urandom"};
+      if (maj == 1 && min < std::size(kMem) && kMem[min]) return fmt::format("/dev/{}", kMem[min]);
+      return fmt::format("/dev/char/{}:{}", maj, min);
+    }
   }
+  // A host file handed to the sandbox: its host path is not the sandbox's
+  // to know.
+  if (st->st_dev != AnonInodeStat().st_dev) return fmt::format("host:[{}]", st->st_ino);
   return "anon_inode:[unknown]";
 }
 
@@ -216,8 +229,9 @@ std::string FdInfoText(const ProcFs& fs, const FdEntry& e) {
   FileDescription& f = *e.file;
   int flags = f.flags();
   if (e.cloexec) flags |= O_CLOEXEC;
-  // open(2) on x86-64 always adds O_LARGEFILE; pipes and anon files lack it.
-  if (f.path().valid()) flags |= O_LARGEFILE;
+  // open(2) on x86-64 always adds O_LARGEFILE (the kernel's 0100000;
+  // userspace's is 0); pipes and anon files lack it.
+  if (f.path().valid()) flags |= 0100000;
   const int mnt = f.path().valid() ? MountId(fs.vfs, f.path().mount.get()) : 15;
   uint64_t ino = 0;
   if (auto st = f.Stat()) ino = st->st_ino;
@@ -243,7 +257,7 @@ class FdDir final : public SynthDir {
       if (!e) return Errno(ENOENT);
       return FdInfoText(*r.fs, *e);
     };
-    return std::shared_ptr<Inode>(std::make_shared<PidFile>(ref, fmt::format("fdinfo/{}", fd), 0400,
+    return std::shared_ptr<Inode>(std::make_shared<PidFile>(ref, fmt::format("fdinfo/{}", fd), 0444,
                                                             gen, nullptr, true));
   }
   Result<std::vector<DirEntry>> List() override {

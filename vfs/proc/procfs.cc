@@ -3,8 +3,8 @@
 // kernel/sysctl.c's /proc/sys).
 #include "vfs/proc/procfs.h"
 
-#include <sys/random.h>
 #include <dirent.h>
+#include <sys/random.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 

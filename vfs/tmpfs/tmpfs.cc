@@ -11,9 +11,13 @@
 #include <map>
 #include <vector>
 
+#include <linux/falloc.h>
+#include <sys/xattr.h>
+
 #include "vfs/dir_file.h"
 #include "vfs/pages.h"
 #include "vfs/pipe/pipe.h"
+#include "vfs/xattr.h"
 
 namespace husk::vfs {
 namespace {
@@ -21,6 +25,7 @@ namespace {
 std::atomic<uint64_t> g_next_ino{1};
 std::atomic<uint32_t> g_next_minor{100};
 constexpr uint64_t kMaxFileSize = 1ULL << 40;
+constexpr unsigned kSealExec = 0x20;  // F_SEAL_EXEC (Linux 6.3), not in older headers
 constexpr unsigned kRenameFlags = RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT;
 
 // Serializes what locks two directories (rename, rmdir), after Linux's
@@ -284,6 +289,9 @@ class TmpfsInode : public Inode {
     if (IsDir()) return Errno(EISDIR);
     if (!IsRegular()) return Errno(EINVAL);
     absl::MutexLock lock(&mu_);
+    if ((size < size_ && (seals_ & F_SEAL_SHRINK)) || (size > size_ && (seals_ & F_SEAL_GROW))) {
+      return Errno(EPERM);
+    }
     if (size < size_) pages_->Truncate(size);
     size_ = size;
     st_.st_mtim = st_.st_ctim = Now();
@@ -313,8 +321,78 @@ class TmpfsInode : public Inode {
 
   Result<void> SetMode(mode_t mode) override {
     absl::MutexLock lock(&mu_);
+    if ((seals_ & kSealExec) && ((st_.st_mode ^ mode) & 0111)) return Errno(EPERM);
     st_.st_mode = (st_.st_mode & S_IFMT) | (mode & 07777);
     st_.st_ctim = Now();
+    return Ok();
+  }
+
+  Result<void> SetOwner(uint32_t uid, uint32_t gid, mode_t clear) override {
+    absl::MutexLock lock(&mu_);
+    if (uid != kKeepId) st_.st_uid = uid;
+    if (gid != kKeepId) st_.st_gid = gid;
+    st_.st_mode &= ~(clear & 07777);
+    st_.st_ctim = Now();
+    return Ok();
+  }
+
+  // Extended attributes: tmpfs's user, trusted and security namespaces.
+  Result<std::string> GetXattr(std::string_view name) override {
+    if (!StoredXattrNamespace(name)) return Errno(EOPNOTSUPP);
+    absl::MutexLock lock(&mu_);
+    auto it = xattrs_.find(name);
+    if (it == xattrs_.end()) return Errno(ENODATA);
+    return it->second;
+  }
+  Result<void> SetXattr(std::string_view name, std::string_view value, int flags) override {
+    if (!StoredXattrNamespace(name)) return Errno(EOPNOTSUPP);
+    absl::MutexLock lock(&mu_);
+    auto it = xattrs_.find(name);
+    if (it != xattrs_.end() && (flags & XATTR_CREATE)) return Errno(EEXIST);
+    if (it == xattrs_.end() && (flags & XATTR_REPLACE)) return Errno(ENODATA);
+    if (it == xattrs_.end()) {
+      xattrs_.emplace(std::string(name), std::string(value));
+    } else {
+      it->second.assign(value);
+    }
+    st_.st_ctim = Now();
+    return Ok();
+  }
+  Result<std::vector<std::string>> ListXattr() override {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> names;
+    for (const auto& [name, value] : xattrs_) names.push_back(name);
+    return names;
+  }
+  Result<void> RemoveXattr(std::string_view name) override {
+    if (!StoredXattrNamespace(name)) return Errno(EOPNOTSUPP);
+    absl::MutexLock lock(&mu_);
+    auto it = xattrs_.find(name);
+    if (it == xattrs_.end()) return Errno(ENODATA);
+    xattrs_.erase(it);
+    st_.st_ctim = Now();
+    return Ok();
+  }
+
+  // fallocate(2): allocation only extends the size (pages come on first
+  // write, as holes read as zeros); PUNCH_HOLE and ZERO_RANGE zero the
+  // range. ZERO_RANGE is what a disk filesystem offers (Linux's tmpfs says
+  // EOPNOTSUPP): the sandbox's root stands in for one.
+  Result<void> Allocate(int mode, uint64_t offset, uint64_t len) {
+    if (!IsRegular()) return Errno(ENODEV);
+    if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+      return Errno(EOPNOTSUPP);
+    }
+    const uint64_t end = offset + len;
+    if (end < offset || end > kMaxFileSize) return Errno(EFBIG);
+    absl::MutexLock lock(&mu_);
+    const bool zero = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
+    if (zero && (seals_ & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) return Errno(EPERM);
+    if ((seals_ & F_SEAL_GROW) && end > size_) return Errno(EPERM);
+    if (zero && offset < size_) pages_->ZeroRange(offset, std::min(end, size_) - offset);
+    const bool grows = !(mode & FALLOC_FL_KEEP_SIZE) && end > size_;
+    if (grows) size_ = end;
+    if (zero || grows) st_.st_mtim = st_.st_ctim = Now();
     return Ok();
   }
 
@@ -327,12 +405,49 @@ class TmpfsInode : public Inode {
     size_t len = TotalLength(src);
     absl::MutexLock lock(&mu_);
     if (offset + len < offset || offset + len > kMaxFileSize) return Errno(EFBIG);
-    size_t n = TRY(pages_->Write(offset, src));
+    if (seals_ & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return Errno(EPERM);
+    const IoVecs* data = &src;
+    IoVecs part;
+    if ((seals_ & F_SEAL_GROW) && offset + len > size_) {
+      // F_SEAL_GROW: what fits below the size is written, no more.
+      if (offset >= size_) return Errno(EPERM);
+      for (size_t left = size_ - offset; const iovec& v : src) {
+        if (left == 0) break;
+        part.push_back(iovec{v.iov_base, std::min(v.iov_len, left)});
+        left -= part.back().iov_len;
+      }
+      data = &part;
+    }
+    size_t n = TRY(pages_->Write(offset, *data));
     size_ = std::max<uint64_t>(size_, offset + n);
     st_.st_mtim = st_.st_ctim = Now();
     return n;
   }
   const std::shared_ptr<SharedPages>& pages() const { return pages_; }
+
+  // memfd seals (F_GET_SEALS, F_ADD_SEALS; Linux's memfd_add_seals).
+  unsigned Seals() {
+    absl::MutexLock lock(&mu_);
+    return seals_;
+  }
+  Result<void> AddSeals(unsigned seals) {
+    absl::MutexLock lock(&mu_);
+    if (seals_ & F_SEAL_SEAL) return Errno(EPERM);
+    // F_SEAL_EXEC on an executable file also seals its content: W^X.
+    if ((seals & kSealExec) && (st_.st_mode & 0111)) {
+      seals |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+    }
+    seals_ |= seals;
+    return Ok();
+  }
+  // memfd_create(2)'s file: no name (nlink 0) and `seals` from the start.
+  void MakeMemfd(unsigned seals) {
+    absl::MutexLock lock(&mu_);
+    st_.st_nlink = 0;
+    seals_ = seals;
+  }
+  dev_t dev() const { return dev_; }
+  PageStore& store() const { return store_; }
 
  public:
   Result<std::shared_ptr<Inode>> AddChild(std::string_view name, std::shared_ptr<Inode> inode) {
@@ -360,7 +475,11 @@ class TmpfsInode : public Inode {
   std::shared_ptr<SharedPages> pages_;               // a regular file's content
   std::shared_ptr<Pipe> fifo_;                       // a FIFO's buffer
   uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;           // a regular file's size
+  // F_SEAL_* (fcntl(2) file seals). Any tmpfs file has them, but only
+  // memfd_create(MFD_ALLOW_SEALING) starts without F_SEAL_SEAL.
+  unsigned seals_ ABSL_GUARDED_BY(mu_) = F_SEAL_SEAL;
   std::vector<uint8_t> data_ ABSL_GUARDED_BY(mu_);  // a symlink's target
+  std::map<std::string, std::string, std::less<>> xattrs_ ABSL_GUARDED_BY(mu_);
 };
 
 class TmpfsFile final : public FileDescription {
@@ -375,6 +494,19 @@ class TmpfsFile final : public FileDescription {
   }
   bool Seekable() const override { return true; }
   std::shared_ptr<SharedPages> SharedMemory() override { return inode_->pages(); }
+  Result<void> Allocate(int mode, uint64_t offset, uint64_t len) override {
+    return inode_->Allocate(mode, offset, len);
+  }
+  // Seals are tmpfs's own: a file reached through the overlay root is an
+  // overlayfs file to Linux, which has none (EINVAL).
+  Result<unsigned> Seals() override {
+    if (inode() != inode_) return Errno(EINVAL);
+    return inode_->Seals();
+  }
+  Result<void> AddSeals(unsigned seals) override {
+    if (inode() != inode_) return Errno(EINVAL);
+    return inode_->AddSeals(seals);
+  }
 
  private:
   TmpfsInode* inode_;  // kept alive by path_.dentry
@@ -412,6 +544,18 @@ Result<void> TmpfsAddNode(Inode& dir, std::string_view name, std::shared_ptr<Ino
 std::shared_ptr<Inode> NewTmpfsDir(mode_t mode, const Credentials& creds, dev_t dev,
                                    PageStore& store) {
   return std::make_shared<TmpfsInode>((mode & 07777) | S_IFDIR, creds, dev, store);
+}
+
+Result<std::shared_ptr<FileDescription>> NewTmpfsMemfd(const std::shared_ptr<Mount>& mount,
+                                                       std::string_view name, mode_t mode,
+                                                       unsigned seals, const Credentials& creds) {
+  auto* root = dynamic_cast<TmpfsInode*>(mount->root()->inode().get());
+  if (root == nullptr) return Errno(EINVAL);
+  auto inode = std::make_shared<TmpfsInode>((mode & 07777) | S_IFREG, creds, root->dev(), root->store());
+  inode->MakeMemfd(seals);
+  // A name in no directory, which /proc/self/fd shows as "/memfd:NAME (deleted)".
+  auto dentry = std::make_shared<Dentry>(mount->root(), "memfd:" + std::string(name), inode);
+  return inode->Open(Path{mount, std::move(dentry)}, O_RDWR);
 }
 
 std::shared_ptr<Mount> NewTmpfsMount(mode_t mode, const Credentials& creds, std::string source,

@@ -17,6 +17,14 @@ class PageStore;
 std::shared_ptr<Mount> NewTmpfsMount(mode_t mode, const Credentials& creds, std::string source,
                                      PageStore* store = nullptr);
 
+// memfd_create(2): a new regular file with permission bits `mode` on the
+// tmpfs `mount` (the kernel's internal one, mounted nowhere), in no
+// directory, named "memfd:NAME", open O_RDWR, with the F_SEAL_* bits
+// `seals`.
+Result<std::shared_ptr<FileDescription>> NewTmpfsMemfd(const std::shared_ptr<Mount>& mount,
+                                                       std::string_view name, mode_t mode,
+                                                       unsigned seals, const Credentials& creds);
+
 // Builds synthetic trees (devfs) on a tmpfs-like directory.
 std::shared_ptr<Inode> NewTmpfsDir(mode_t mode, const Credentials& creds, dev_t dev,
                                    PageStore& store);

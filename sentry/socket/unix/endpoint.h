@@ -89,9 +89,14 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   const std::shared_ptr<UnixNamespace> ns;
   const int type;  // SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET
-  // Notified whenever anything a reader, writer, poller, acceptor or
-  // connector may wait for changes.
+  // The socket's own wait queue (sk_wq): notified when what its readers,
+  // writers, acceptors and pollers wait for changes (data or a connection
+  // arrived, room in its send buffer, a shutdown, an error).
   vfs::WaitQueue queue;
+  // Notified when room appears in its receive queue or accept backlog, or
+  // it goes away (Linux's peer_wait): what datagram senders and connectors
+  // blocked on it wait for.
+  vfs::WaitQueue peer_wait;
 
   // --- Guarded by ns->mu.
   State state = State::kClose;
@@ -135,8 +140,14 @@ struct Caller {
 Caller CurrentCaller();
 
 // A message leaves `owner`'s receive queue: its sender's buffer has room
-// again, and datagram senders waiting for room in `owner`'s queue wake.
+// again (its writers and POLLOUT wake when that crosses their threshold),
+// and datagram senders waiting for room in `owner`'s queue wake.
 void UnchargeLocked(Endpoint& owner, Message& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(owner.ns->mu);
+
+// Asks `other` to wake `self` (a datagram sender whose POLLOUT or send
+// waits for room in `other`'s receive queue) once a message leaves it.
+void AddPeerWakeLocked(Endpoint& other, const std::shared_ptr<Endpoint>& self)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(other.ns->mu);
 
 // unix_release_sock: `ep`'s file was closed or, `embryo`, a connection
 // nobody accepted goes with its listener.
@@ -157,9 +168,11 @@ struct Deadline {
   bool timed = false;                 // a timeout is set: a signal is EINTR, never a restart
 };
 Deadline MakeDeadline(bool nonblock, const std::optional<timespec>& timeout);
-// Waits on `ep`'s queue until `ready()` (called with the namespace lock
-// held). EAGAIN if `d` does not wait or runs out; ERESTARTSYS, or EINTR
-// with a timeout (sock_intr_errno), if a signal comes first.
-Result<void> WaitFor(Endpoint& ep, const Deadline& d, absl::FunctionRef<bool()> ready);
+// Waits on `q` (`ep`'s queue or peer_wait) until `ready()` (called with
+// the namespace lock held). EAGAIN if `d` does not wait or runs out;
+// ERESTARTSYS, or EINTR with a timeout (sock_intr_errno), if a signal
+// comes first.
+Result<void> WaitFor(Endpoint& ep, vfs::WaitQueue& q, const Deadline& d,
+                     absl::FunctionRef<bool()> ready);
 
 }  // namespace husk::socket

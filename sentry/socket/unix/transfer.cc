@@ -64,7 +64,7 @@ Result<void> WaitForRoom(Endpoint& ep, const Deadline& d) {
       if (ep.shutdown & kSendShutdown) return Errno(EPIPE);
       if (ep.wmem < static_cast<size_t>(ep.sndbuf)) return Ok();
     }
-    TRY(WaitFor(ep, d, [&] {
+    TRY(WaitFor(ep, ep.queue, d, [&] {
       return ep.err || (ep.shutdown & kSendShutdown) || ep.wmem < static_cast<size_t>(ep.sndbuf);
     }));
   }
@@ -209,13 +209,14 @@ Result<size_t> SendDgram(const std::shared_ptr<Endpoint>& self, const vfs::IoVec
       }
       if (d.nonblock) {
         // POLLOUT comes back once the receiver drains its queue.
-        other->peer_wake.push_back(self);
+        AddPeerWakeLocked(*other, self);
         return Errno(EAGAIN);
       }
     }
     Endpoint& o = *other;
-    TRY(WaitFor(o, d, [&] {
-      return o.dead || (o.shutdown & kRcvShutdown) || o.recv.size() <= static_cast<size_t>(o.backlog);
+    TRY(WaitFor(o, o.peer_wait, d, [&] {
+      return o.dead || (o.shutdown & kRcvShutdown) ||
+             o.recv.size() <= static_cast<size_t>(o.backlog);
     }));
   }
 }
@@ -297,7 +298,7 @@ Result<RecvResult> RecvStream(Endpoint& ep, const vfs::IoVecs& dst, int flags, b
       if (copied == 0 && err) return *err;
       break;
     }
-    auto r = WaitFor(ep, d, [&] {
+    auto r = WaitFor(ep, ep.queue, d, [&] {
       return !ep.recv.empty() || ep.err || (ep.shutdown & kRcvShutdown) || ep.dead;
     });
     if (!r) {
@@ -352,7 +353,7 @@ Result<RecvResult> RecvDgram(Endpoint& ep, const vfs::IoVecs& dst, int flags, bo
       if (ep.shutdown & kRcvShutdown) return res;
       if (ep.type == SOCK_SEQPACKET && ep.state != State::kEstablished) return Errno(ENOTCONN);
     }
-    TRY(WaitFor(ep, d, [&] {
+    TRY(WaitFor(ep, ep.queue, d, [&] {
       return !ep.recv.empty() || ep.err || (ep.shutdown & kRcvShutdown) || ep.dead;
     }));
   }

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstring>
@@ -96,15 +97,30 @@ Caller CurrentCaller() {
 
 void UnchargeLocked(Endpoint& owner, Message& m) {
   if (m.sender) {
-    m.sender->wmem -= m.charge;
+    Endpoint& s = *m.sender;
+    const size_t before = s.wmem;
+    s.wmem -= m.charge;
     m.charge = 0;
-    m.sender->queue.NotifyAll();
+    const size_t limit = static_cast<size_t>(s.sndbuf);
+    // Blocked writers wait for the buffer to drop below its size; POLLOUT
+    // for it to drop to a quarter (unix_writable).
+    if ((before >= limit && s.wmem < limit) || (before * 4 > limit && s.wmem * 4 <= limit)) {
+      s.queue.NotifyAll();
+    }
   }
   for (auto& w : owner.peer_wake) {
     if (auto s = w.lock()) s->queue.NotifyAll();
   }
   owner.peer_wake.clear();
-  owner.queue.NotifyAll();
+  owner.peer_wait.NotifyAll();
+}
+
+void AddPeerWakeLocked(Endpoint& other, const std::shared_ptr<Endpoint>& self) {
+  std::erase_if(other.peer_wake, [](const std::weak_ptr<Endpoint>& w) { return w.expired(); });
+  for (const auto& w : other.peer_wake) {
+    if (w.lock() == self) return;
+  }
+  other.peer_wake.push_back(self);
 }
 
 Deadline MakeDeadline(bool nonblock, const std::optional<timespec>& timeout) {
@@ -126,11 +142,12 @@ Deadline MakeDeadline(bool nonblock, const std::optional<timespec>& timeout) {
   return d;
 }
 
-Result<void> WaitFor(Endpoint& ep, const Deadline& d, absl::FunctionRef<bool()> ready) {
+Result<void> WaitFor(Endpoint& ep, vfs::WaitQueue& q, const Deadline& d,
+                     absl::FunctionRef<bool()> ready) {
   if (d.nonblock) return Errno(EAGAIN);
   vfs::Waiter* w = vfs::CurrentWaiter();
   if (w == nullptr) return Errno(EAGAIN);
-  auto r = w->Block({&ep.queue}, [&] {
+  auto r = w->Block({&q}, [&] {
     absl::MutexLock lock(&ep.ns->mu);
     return ready();
   }, d.deadline);
@@ -144,7 +161,10 @@ Result<void> WaitFor(Endpoint& ep, const Deadline& d, absl::FunctionRef<bool()> 
 
 UnixSocket::UnixSocket(std::shared_ptr<Endpoint> ep, bool nonblock)
     : FileDescription(vfs::Path{}, O_RDWR | (nonblock ? O_NONBLOCK : 0)), ep_(std::move(ep)),
-      ino_(g_next_ino++), uid_(CurrentCaller().peer.uid), gid_(CurrentCaller().peer.gid) {
+      ino_(g_next_ino++) {
+  const Caller c = CurrentCaller();
+  uid_ = c.peer.uid;
+  gid_ = c.peer.gid;
   clock_gettime(CLOCK_REALTIME, &time_);
 }
 
@@ -152,8 +172,8 @@ UnixSocket::~UnixSocket() { Release(ep_, false); }
 
 int UnixSocket::type() const { return ep_->type; }
 
-Result<std::shared_ptr<UnixSocket>> NewUnixSocket(const std::shared_ptr<UnixNamespace>& ns, int type,
-                                                  int protocol, bool nonblock) {
+Result<std::shared_ptr<UnixSocket>> NewUnixSocket(const std::shared_ptr<UnixNamespace>& ns,
+                                                  int type, int protocol, bool nonblock) {
   type = TRY(CheckType(type, protocol));
   return std::make_shared<UnixSocket>(NewEndpoint(ns, type), nonblock);
 }
@@ -171,7 +191,8 @@ Result<std::pair<std::shared_ptr<UnixSocket>, std::shared_ptr<UnixSocket>>> NewU
     a->state = b->state = State::kEstablished;
     a->peercred = b->peercred = c.peer;
   }
-  return std::pair{std::make_shared<UnixSocket>(a, nonblock), std::make_shared<UnixSocket>(b, nonblock)};
+  return std::pair{std::make_shared<UnixSocket>(a, nonblock),
+                   std::make_shared<UnixSocket>(b, nonblock)};
 }
 
 UnixSocket* AsUnixSocket(vfs::FileDescription* file) { return dynamic_cast<UnixSocket*>(file); }
@@ -196,12 +217,14 @@ void Release(const std::shared_ptr<Endpoint>& ep, bool embryo) {
       peer->shutdown = kShutdownMask;
       if (!ep->recv.empty() || embryo) peer->err = ECONNRESET;
       peer->queue.NotifyAll();
+      peer->peer_wait.NotifyAll();
     }
     for (auto& m : ep->recv) UnchargeLocked(*ep, m);
     garbage.swap(ep->recv);
     embryos.swap(ep->pending);
     ep->peer_wake.clear();
     ep->queue.NotifyAll();
+    ep->peer_wait.NotifyAll();
   }
   for (auto& e : embryos) Release(e, true);
 }
@@ -267,7 +290,7 @@ Result<void> UnixSocket::Listen(int backlog) {
   ep_->backlog = backlog;
   ep_->state = State::kListen;
   ep_->peercred = c.peer;  // what connecting sockets see as SO_PEERCRED
-  ep_->queue.NotifyAll();  // connectors waiting for a longer backlog
+  ep_->peer_wait.NotifyAll();  // connectors waiting for a longer backlog
   return Ok();
 }
 
@@ -289,13 +312,13 @@ Result<std::shared_ptr<UnixSocket>> UnixSocket::Accept(bool nonblock) {
       if (!ep.pending.empty()) {
         conn = std::move(ep.pending.front());
         ep.pending.pop_front();
-        ep.queue.NotifyAll();  // room in the backlog
+        ep.peer_wait.NotifyAll();  // room in the backlog
         break;
       }
       // A listener shut down for reading accepts no more (EINVAL, as Linux).
       if ((ep.shutdown & kRcvShutdown) || ep.state != State::kListen) return Errno(EINVAL);
     }
-    TRY(WaitFor(ep, wait, [&] {
+    TRY(WaitFor(ep, ep.queue, wait, [&] {
       return ep.err || !ep.pending.empty() || (ep.shutdown & kRcvShutdown) ||
              ep.state != State::kListen;
     }));
@@ -349,7 +372,7 @@ Result<void> UnixSocket::Connect(std::span<const uint8_t> addr) {
       }
     }
     Endpoint& o = *other;
-    auto r = WaitFor(o, wait, [&] {
+    auto r = WaitFor(o, o.peer_wait, wait, [&] {
       return o.dead || (o.shutdown & kRcvShutdown) ||
              o.pending.size() <= static_cast<size_t>(o.backlog);
     });
@@ -389,7 +412,8 @@ Result<void> UnixSocket::ConnectDgram(std::span<const uint8_t> addr) {
   return Ok();
 }
 
-void SetDgramPeerLocked(Endpoint& ep, std::shared_ptr<Endpoint> other, std::deque<Message>& garbage) {
+void SetDgramPeerLocked(Endpoint& ep, std::shared_ptr<Endpoint> other,
+                        std::deque<Message>& garbage) {
   std::shared_ptr<Endpoint> old = std::move(ep.peer);
   ep.peer = other;
   if (!other) ep.state = State::kClose;
@@ -419,12 +443,14 @@ Result<void> UnixSocket::Shutdown(int how) {
   absl::MutexLock lock(&ep_->ns->mu);
   ep_->shutdown |= mode;
   ep_->queue.NotifyAll();
+  ep_->peer_wait.NotifyAll();
   if (ep_->peer && ep_->connection()) {
     int peer_mode = 0;
     if (mode & kRcvShutdown) peer_mode |= kSendShutdown;
     if (mode & kSendShutdown) peer_mode |= kRcvShutdown;
     ep_->peer->shutdown |= peer_mode;
     ep_->peer->queue.NotifyAll();
+    ep_->peer->peer_wait.NotifyAll();
   }
   return Ok();
 }
@@ -579,7 +605,7 @@ short UnixSocket::Readiness(short events) {
     Endpoint* other = ep.peer.get();
     if (other && other->peer.get() != &ep && !other->dead &&
         other->recv.size() > static_cast<size_t>(other->backlog)) {
-      other->peer_wake.push_back(ep_);
+      AddPeerWakeLocked(*other, ep_);
       writable = false;
     }
   }

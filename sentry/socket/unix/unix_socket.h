@@ -117,15 +117,15 @@ class UnixSocket final : public vfs::FileDescription {
 
   const std::shared_ptr<Endpoint> ep_;
   const uint64_t ino_;
-  const uint32_t uid_, gid_;  // the creator's, as sockfs reports them
-  timespec time_;
+  uint32_t uid_ = 0, gid_ = 0;  // the creator's, as sockfs reports them
+  timespec time_{};
 };
 
 // socket(2) for AF_UNIX: `type` without SOCK_NONBLOCK/SOCK_CLOEXEC
 // (ESOCKTNOSUPPORT for a type AF_UNIX lacks), `protocol` 0 or PF_UNIX
 // (EPROTONOSUPPORT otherwise).
-Result<std::shared_ptr<UnixSocket>> NewUnixSocket(const std::shared_ptr<UnixNamespace>& ns, int type,
-                                                  int protocol, bool nonblock);
+Result<std::shared_ptr<UnixSocket>> NewUnixSocket(const std::shared_ptr<UnixNamespace>& ns,
+                                                  int type, int protocol, bool nonblock);
 // socketpair(2) for AF_UNIX: two sockets connected to each other.
 Result<std::pair<std::shared_ptr<UnixSocket>, std::shared_ptr<UnixSocket>>> NewUnixSocketPair(
     const std::shared_ptr<UnixNamespace>& ns, int type, int protocol, bool nonblock);

@@ -208,6 +208,60 @@ TEST(GoferProcess, ServerRejectsBadNamesItself) {
   EXPECT_EQ(ok.error, 0);
 }
 
+// Write requests the Client would never send: the gofer's own checks.
+TEST(GoferProcess, ServerRejectsBadWriteRequestsItself) {
+  Spawned gofer = SpawnOrDie();
+  int sock = gofer.sock.get();
+  ResponseHeader attach = RoundTrip(sock, Packet(MessageType::kAttach, 1, AttachRequest{1, 0}));
+  ASSERT_EQ(attach.error, 0);
+  const Fid root = 1;  // the writable export's root
+  std::vector<std::pair<std::vector<std::byte>, std::string>> cases;
+  for (std::string_view bad : {std::string_view(""), std::string_view("."), std::string_view(".."),
+                               std::string_view("a/b"), std::string_view("/etc"),
+                               std::string_view("a\0b", 3)}) {
+    std::string b(bad);
+    const uint32_t len = static_cast<uint32_t>(bad.size());
+    cases.push_back({Packet(MessageType::kCreate, 2, CreateRequest{root, O_RDWR, 0644, 0, 0}, bad),
+                     "create '" + b + "'"});
+    cases.push_back({Packet(MessageType::kMkDir, 2, MkDirRequest{root, 0755, 0, 0, 0}, bad),
+                     "mkdir '" + b + "'"});
+    cases.push_back({Packet(MessageType::kMkNod, 2, MkNodRequest{root, S_IFIFO | 0644, 0, 0, 0}, bad),
+                     "mknod '" + b + "'"});
+    cases.push_back({Packet(MessageType::kSymLink, 2, SymLinkRequest{root, 0, 0, len, 0}, b + "t"),
+                     "symlink '" + b + "'"});
+    cases.push_back({Packet(MessageType::kLink, 2, LinkRequest{root, root}, bad), "link '" + b + "'"});
+    cases.push_back({Packet(MessageType::kUnlink, 2, UnlinkRequest{root, 0, 0}, bad),
+                     "unlink '" + b + "'"});
+    cases.push_back({Packet(MessageType::kRename, 2, RenameRequest{root, root, 0, len}, b + "ok"),
+                     "rename from '" + b + "'"});
+    cases.push_back({Packet(MessageType::kRename, 2, RenameRequest{root, root, 0, 2}, "ok" + b),
+                     "rename to '" + b + "'"});
+  }
+  // Lengths beyond the packet, a target with a NUL, unknown flags and modes.
+  cases.push_back({Packet(MessageType::kSymLink, 2, SymLinkRequest{root, 0, 0, 1000, 0}, "okt"),
+                   "symlink name_len"});
+  cases.push_back({Packet(MessageType::kSymLink, 2, SymLinkRequest{root, 0, 0, 2, 0},
+                          std::string_view("oka\0b", 6)),
+                   "symlink target with NUL"});
+  cases.push_back({Packet(MessageType::kRename, 2, RenameRequest{root, root, 0, 1000}, "okok"),
+                   "rename old_name_len"});
+  cases.push_back({Packet(MessageType::kSetXattr, 2, SetXattrRequest{root, 0, 1000}, "user.x"),
+                   "setxattr name_len"});
+  cases.push_back({Packet(MessageType::kUnlink, 2, UnlinkRequest{root, 0x4000, 0}, "ok"),
+                   "unlink flags"});
+  cases.push_back({Packet(MessageType::kCreate, 2, CreateRequest{root, O_RDWR | O_CREAT, 0644, 0, 0},
+                          "ok"),
+                   "create O_CREAT"});
+  cases.push_back({Packet(MessageType::kMkDir, 2, MkDirRequest{root, 070000, 0, 0, 0}, "ok"),
+                   "mkdir type bits"});
+  for (const auto& [packet, what] : cases) {
+    ResponseHeader reply = RoundTrip(sock, packet);
+    EXPECT_EQ(reply.error, EINVAL) << what;
+  }
+  struct stat st;
+  EXPECT_NE(::lstat((Tree().rw + "/ok").c_str(), &st), 0) << "a rejected request made rw/ok";
+}
+
 TEST(GoferProcess, FdsSentToTheGoferAreIgnored) {
   Spawned gofer = SpawnOrDie();
   ResponseHeader reply =

@@ -181,6 +181,7 @@ class OverlayNamei : public ::testing::Test {
     MakeDir(lower_vfs_, lctx_, "/usr");
     MakeDir(lower_vfs_, lctx_, "/usr/lib");
     MakeFile(lower_vfs_, lctx_, "/usr/lib/libc.so", "libc");
+    MakeDir(lower_vfs_, lctx_, "/srv");
     ovl_.SetRoot(NewOverlayMount(lower_->root()->inode(), nullptr, "overlay"));
     ctx_ = LookupContext{ovl_.Root(), ovl_.Root(), &kRoot};
   }
@@ -332,6 +333,24 @@ TEST_F(OverlayNamei, ADirectoryOverAnEmptyLowerDirectory) {
   EXPECT_EQ(Rename("/etc", "/etc/conf.d/x"), EINVAL);
   EXPECT_EQ(Rename("/usr", "/etc"), ENOTEMPTY);
   ExpectLowerUntouched();
+}
+
+TEST_F(OverlayNamei, ADirectoryOverAnEmptyDirectoryOnlyInTheLowerLayer) {
+  MakeDir(ovl_, ctx_, "/new");
+  MakeFile(ovl_, ctx_, "/new/f", "f");
+  auto srv = ovl_.Resolve(ctx_, ctx_.cwd, "/srv", true);
+  ASSERT_TRUE(srv.has_value());
+  ASSERT_EQ(Rename("/new", "/srv"), 0);
+  EXPECT_TRUE(srv->dentry->inode()->Unlinked());
+  EXPECT_EQ(List("/srv"), (Names{"f"}));
+  EXPECT_EQ(List("/"), (Names{"etc", "srv", "usr"}));
+  ASSERT_EQ(Unlink("/srv/f"), 0);
+  auto pn = ovl_.ResolveParent(ctx_, ctx_.cwd, "/srv");
+  ASSERT_TRUE(pn.has_value());
+  ASSERT_TRUE(pn->parent.dentry->inode()->RemoveDir("srv").has_value());
+  pn->parent.dentry->ForgetChild("srv");
+  EXPECT_EQ(List("/"), (Names{"etc", "usr"}));  // the lower /srv stays hidden
+  EXPECT_EQ(ListLower("/"), (Names{"etc", "srv", "usr"}));
 }
 
 TEST_F(OverlayNamei, ExchangeOfLowerEntries) {

@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include <algorithm>
@@ -721,6 +722,62 @@ TEST_F(Overlay, ConcurrentWritersOfOneLowerFileAllSucceed) {
     EXPECT_EQ(content.substr(0, kThreads), "0123") << path;
     EXPECT_EQ(lower_->Read(path), big);
   }
+}
+
+// ---- owners and extended attributes ----------------------------------------
+
+TEST_F(Overlay, ChownCopiesUpAndLeavesTheLowerFile) {
+  auto inode = InodeAt({"etc", "motd"});
+  ASSERT_TRUE(inode.has_value());
+  ASSERT_TRUE((*inode)->SetOwner(42, Inode::kKeepId, S_ISUID).has_value());
+  auto st = ovl_->Stat("/etc/motd");
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->st_uid, 42u);
+  EXPECT_EQ(st->st_gid, 1000u);
+  EXPECT_EQ(ovl_->Read("/etc/motd"), "welcome\n");
+  auto lower = lower_->Stat("/etc/motd");
+  ASSERT_TRUE(lower.has_value());
+  EXPECT_EQ(lower->st_uid, 1000u);
+}
+
+// A merged directory keeps its lower identity but shows a mode or owner
+// changed since (in its upper copy).
+TEST_F(Overlay, ChmodAndChownOfAMergedDirectoryShow) {
+  auto etc = InodeAt({"etc"});
+  ASSERT_TRUE(etc.has_value());
+  ASSERT_TRUE((*etc)->SetMode(0700).has_value());
+  ASSERT_TRUE((*etc)->SetOwner(7, 8, 0).has_value());
+  auto st = ovl_->Stat("/etc");
+  auto lower = lower_->Stat("/etc");
+  ASSERT_TRUE(st.has_value() && lower.has_value());
+  EXPECT_EQ(st->st_ino, lower->st_ino);
+  EXPECT_EQ(st->st_mode, S_IFDIR | 0700u);
+  EXPECT_EQ(st->st_uid, 7u);
+  EXPECT_EQ(st->st_gid, 8u);
+  EXPECT_EQ(lower->st_mode, S_IFDIR | 0755u);
+  EXPECT_EQ(lower->st_uid, 0u);
+}
+
+TEST_F(Overlay, XattrsLiveInTheUpperLayer) {
+  auto hosts = InodeAt({"etc", "hosts"});
+  ASSERT_TRUE(hosts.has_value());
+  // A lower file has none, and asking copies nothing up.
+  EXPECT_EQ(ErrnoOf((*hosts)->GetXattr("user.a")), ENODATA);
+  EXPECT_EQ(ErrnoOf((*hosts)->RemoveXattr("user.a")), ENODATA);
+  EXPECT_EQ(ErrnoOf((*hosts)->SetXattr("user.a", "v", XATTR_REPLACE)), ENODATA);
+  EXPECT_EQ(ErrnoOf((*hosts)->GetXattr("foo.a")), EOPNOTSUPP);
+  auto list = (*hosts)->ListXattr();
+  ASSERT_TRUE(list.has_value());
+  EXPECT_TRUE(list->empty());
+  ASSERT_TRUE((*hosts)->SetXattr("user.a", "v", XATTR_CREATE).has_value());
+  auto v = (*hosts)->GetXattr("user.a");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(*v, "v");
+  EXPECT_EQ(ErrnoOf((*hosts)->SetXattr("user.a", "w", XATTR_CREATE)), EEXIST);
+  EXPECT_EQ(ovl_->Read("/etc/hosts"), "127.0.0.1 localhost\n");  // copied up whole
+  auto lower = lower_->Resolve("/etc/hosts");
+  ASSERT_TRUE(lower.has_value());
+  EXPECT_EQ(ErrnoOf(lower->dentry->inode()->GetXattr("user.a")), ENODATA);
 }
 
 }  // namespace
