@@ -96,6 +96,19 @@ Result<void> Server::ChmodNode(const Node& node, mode_t mode) {
   return Ok();
 }
 
+namespace {
+
+// Host files a sandbox writes never become set-user-ID or set-group-ID
+// programs: a sandboxed root could otherwise leave a set-user-ID root
+// binary for the host's other users to run (the effect of mounting the
+// export nosuid, kept in the files themselves). A directory's set-group-ID
+// bit only passes its group on, and stays.
+mode_t NoSetId(mode_t mode, bool directory) {
+  return directory ? mode : mode & ~static_cast<mode_t>(S_ISUID | S_ISGID);
+}
+
+}  // namespace
+
 Result<Server::Response> Server::Create(WireReader& in) {
   CreateRequest req = TRY(ReadBody<CreateRequest>(in, /*tail_allowed=*/true));
   std::string name = TRY(ReadName(in));
@@ -110,7 +123,7 @@ Result<Server::Response> Server::Create(WireReader& in) {
   // the name. A new file opens whatever its mode, as open(2) lets the
   // creator; O_TRUNC has nothing to do.
   ScopedFd fd = TRY(OpenAt(dir.fd->get(), name.c_str(), (flags & ~O_TRUNC) | O_CREAT | O_EXCL,
-                           req.mode));
+                           NoSetId(req.mode, false)));
   struct stat made;
   if (::fstat(fd.get(), &made) != 0) return Errno(errno);
   Response response = TRY(WalkToNew(dir, std::move(name), req.uid, req.gid, &made));
@@ -142,7 +155,7 @@ Result<Server::Response> Server::MkNod(WireReader& in) {
   if (type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR) return Errno(EINVAL);
   const Node dir = *TRY(WritableDir(req.dir));
   if (fids_.size() >= kMaxFids) return Errno(ENFILE);
-  if (::mknodat(dir.fd->get(), name.c_str(), req.mode, 0) != 0) return Errno(errno);
+  if (::mknodat(dir.fd->get(), name.c_str(), NoSetId(req.mode, false), 0) != 0) return Errno(errno);
   return WalkToNew(dir, std::move(name), req.uid, req.gid);
 }
 
@@ -265,7 +278,7 @@ Result<Server::Response> Server::SetAttr(WireReader& in) {
   if (req.mask & kSetAttrMode) {
     // Linux has no mode bits of a symlink to change (fchmodat(2)).
     if (node->type == S_IFLNK) return Errno(EOPNOTSUPP);
-    TRY(ChmodNode(*node, req.mode));
+    TRY(ChmodNode(*node, NoSetId(req.mode, node->type == S_IFDIR)));
   }
   if (req.mask & kSetAttrSize) {
     if (node->type == S_IFDIR) return Errno(EISDIR);

@@ -9,6 +9,7 @@ Result<std::span<const DirEntry>> DirectoryFile::ReadDir() {
   if (!loaded_) {
     const auto& dir = path_.dentry->inode();
     std::vector<DirEntry> listing = TRY(dir->List());
+    path_.dentry->PruneChildren();
     struct stat self = TRY(dir->Stat());
     uint64_t parent_ino = self.st_ino;
     if (const auto& parent = path_.dentry->parent()) {

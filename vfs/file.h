@@ -93,9 +93,9 @@ class FileDescription {
   virtual bool DiscardsWrites() const { return false; }
   // fsync(2) (fdatasync(2) with `data_only`): the file's data, and its
   // metadata unless `data_only`, reach stable storage. Default: a regular
-  // file or directory kept in memory has nothing to write back; anything
-  // else (pipes, sockets, devices) is EINVAL, as a Linux file without an
-  // fsync operation.
+  // file or directory (by Stat()) kept in memory has nothing to write
+  // back; anything else (pipes, sockets, devices) is EINVAL, as a Linux
+  // file without an fsync operation.
   virtual Result<void> Sync(bool data_only);
   // fallocate(2) of a regular file open for writing, `mode` (FALLOC_FL_*)
   // checked by the caller. Default: EOPNOTSUPP (the filesystem has none).

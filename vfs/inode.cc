@@ -150,6 +150,25 @@ void Dentry::ForgetChild(std::string_view name) {
   if (it != children_.end()) children_.erase(it);
 }
 
+void Dentry::PruneChildren() {
+  std::vector<std::shared_ptr<Dentry>> cached;
+  {
+    absl::MutexLock lock(&mu_);
+    cached.reserve(children_.size());
+    for (const auto& [name, d] : children_) cached.push_back(d);
+  }
+  std::vector<std::shared_ptr<Dentry>> stale;
+  for (auto& d : cached) {
+    if (!d->inode()->Revalidate()) stale.push_back(std::move(d));
+  }
+  if (stale.empty()) return;
+  absl::MutexLock lock(&mu_);
+  for (const auto& d : stale) {
+    auto it = children_.find(d->name());
+    if (it != children_.end() && it->second == d) children_.erase(it);
+  }
+}
+
 void Dentry::Move(Dentry& old_parent, std::string_view old_name, Dentry& new_parent,
                   std::string_view new_name, bool exchange) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   // Two parents: in address order (renames are serialized, and nothing

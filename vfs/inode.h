@@ -198,6 +198,9 @@ class Dentry : public std::enable_shared_from_this<Dentry> {
   // Adds a child the caller just created.
   std::shared_ptr<Dentry> AddChild(std::string_view name, std::shared_ptr<Inode> inode);
   void ForgetChild(std::string_view name);
+  // Drops the cached children that no longer Revalidate (a directory
+  // listing does it, so procfs's names of gone processes do not pile up).
+  void PruneChildren();
   // Linux's d_move after a rename: the cached child `old_name` of
   // `old_parent` becomes the child `new_name` of `new_parent`, and a dentry
   // cached under that name is dropped or, with `exchange`, moves the other

@@ -57,7 +57,9 @@ constexpr int kAllowed[] = {
 };
 
 // Terminal ioctls on the user's tty (vfs/host).
-constexpr unsigned long kAllowedIoctls[] = {TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ};
+constexpr unsigned long kAllowedIoctls[] = {TCGETS,     TCSETS,   TCSETSW,  TCSETSF, TIOCGWINSZ,
+                                             TIOCSWINSZ, FIONREAD, TIOCOUTQ, TCFLSH,  TCXONC,
+                                             TCSBRK};
 
 }  // namespace
 

@@ -8,7 +8,7 @@ const sigset_t& SignalForwarder::Set() {
   static const sigset_t set = [] {
     sigset_t s;
     sigemptyset(&s);
-    for (int sig : {SIGINT, SIGQUIT, SIGHUP, SIGTERM}) sigaddset(&s, sig);
+    for (int sig : {SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGWINCH}) sigaddset(&s, sig);
     return s;
   }();
   return set;

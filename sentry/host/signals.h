@@ -14,9 +14,9 @@ namespace husk::host {
 
 class SignalForwarder {
  public:
-  // The signals taken: SIGINT, SIGQUIT, SIGHUP, SIGTERM. Blocks them in the
-  // calling thread, so call it before any other thread starts (threads
-  // inherit the mask).
+  // The signals taken: SIGINT, SIGQUIT, SIGHUP, SIGTERM, and SIGWINCH (the
+  // caller's terminal was resized). Blocks them in the calling thread, so
+  // call it before any other thread starts (threads inherit the mask).
   SignalForwarder();
   ~SignalForwarder();
 

@@ -692,7 +692,8 @@ void Kernel::HostSignal(int sig) {
   si.si_signo = sig;
   si.si_code = SI_KERNEL;  // what a terminal's signals carry
   // The foreground group of the terminal, if the sandbox has the caller's.
-  const int pgid = init_->ctty && init_->ctty->pgrp != 0 ? init_->ctty->pgrp : init_->pgid;
+  const auto& tty = init_->ctty;
+  const int pgid = tty && !tty->IsPty() && tty->pgrp != 0 ? tty->pgrp : init_->pgid;
   (void)SendToEachLocked([pgid](ThreadGroup& g) { return g.pgid == pgid; }, si);
 }
 

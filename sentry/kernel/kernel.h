@@ -148,9 +148,11 @@ class Kernel {
   // kill(2) with pid 0, -1 or -pgid from `sender`.
   Result<void> SignalGroup(Task& sender, int pgid, const siginfo_t& info);
   Result<void> SignalAll(Task& sender, const siginfo_t& info);
-  // A signal sent to `sentry run` on the host. SIGINT, SIGQUIT and SIGHUP
-  // go, as from a terminal, to the init process's group; SIGTERM ends every
-  // process of the sandbox as if by that signal, handled or not.
+  // A signal sent to `sentry run` on the host. SIGINT, SIGQUIT, SIGHUP and
+  // SIGWINCH go, as from a terminal, to the foreground group of the
+  // sandbox's terminal (the caller's, see tty/), or else to the init
+  // process's group; SIGTERM ends every process of the sandbox as if by
+  // that signal, handled or not.
   void HostSignal(int sig);
   // rt_sigaction(2)'s change: setting an action that ignores `sig`
   // discards it from every pending set of the process.

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <sstream>
 
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/tty/tty.h"
 #include "vfs/wait.h"
 
 namespace husk::kernel {
@@ -139,56 +141,16 @@ class KernelProcSource final : public vfs::proc::ProcSource {
   }
 
   std::optional<ProcessInfo> Process(int pid, int tid, bool times) override {
-    absl::MutexLock lock(&k_.mu());
-    ThreadGroup* tg = k_.LookupProcessLocked(pid);
-    if (tg == nullptr) return std::nullopt;
-    Task* leader = k_.LookupTaskLocked(pid);
-    if (leader != nullptr && &leader->thread_group() != tg) leader = nullptr;
-    if (leader == nullptr && !tg->tasks.empty()) leader = tg->tasks.front();
-    Task* t = leader;
-    if (tid != 0) {
-      t = k_.LookupTaskLocked(tid);
-      if (t == nullptr || &t->thread_group() != tg) return std::nullopt;
-    }
-    ProcessInfo p;
-    p.pid = pid;
-    p.ppid = tg->parent ? tg->parent->pid() : 0;
-    p.comm = leader ? leader->name : tg->exit_comm;
-    p.pgid = tg->pgid;
-    p.sid = tg->sid;
-    p.zombie = tg->zombie;
-    p.state = tg->zombie ? 'Z' : StateLocked(*tg, leader);
-    p.start_ns = tg->start_ns - boot_ns_;
-    p.exit_signal = tg->exit_signal;
-    if (tg->zombie) p.exit_code = tg->status.WaitStatus();
-    if (times) {
-      const CpuTimes c = GroupCpuLocked(*tg);
-      p.user_ns = c.user_ns;
-      p.sys_ns = c.sys_ns;
-      p.children_user_ns = tg->cpu.children.user_ns;
-      p.children_sys_ns = tg->cpu.children.sys_ns;
-    }
-    p.shared_pending = tg->pending.mask;
-    for (int sig = 1; sig <= kNumSignals; ++sig) {
-      const SigAction a = tg->GetSigAction(sig);
-      if (a.handler == reinterpret_cast<uint64_t>(SIG_IGN)) {
-        p.ignored |= SigBit(sig);
-      } else if (a.handler != reinterpret_cast<uint64_t>(SIG_DFL)) {
-        p.caught |= SigBit(sig);
+    std::shared_ptr<vfs::FdTable> files;
+    auto p = ProcessLocked(pid, tid, times, files);
+    // The fd table's lock is not taken under the kernel's: closing a file
+    // there may end up in the kernel (a pidfd).
+    if (p && files) {
+      const auto fds = files->OpenFds();
+      if (!fds.empty() && fds.back() >= 64) {
+        p->fd_slots = std::max(256, static_cast<int>(std::bit_ceil(static_cast<unsigned>(fds.back() + 1))));
       }
     }
-    for (int r = 0; r < RLIM_NLIMITS; ++r) p.rlimits[static_cast<size_t>(r)] = tg->GetRlimit(r);
-    p.dumpable = tg->dumpable;
-    p.oom_score_adj = tg->oom_score_adj.load();
-    p.creds = leader ? leader->creds() : tg->exit_creds;
-    p.thread_count = static_cast<int>(tg->tasks.size());
-    p.fd_slots = 64;
-    if (Task* r = ReadableTaskLocked(*tg)) {
-      p.umask = r->fs().umask;
-      const auto fds = r->fds().OpenFds();
-      if (!fds.empty() && fds.back() >= 64) p.fd_slots = std::max(256, static_cast<int>(std::bit_ceil(static_cast<unsigned>(fds.back() + 1))));
-    }
-    if (t != nullptr) p.thread = ThreadLocked(*tg, *t, times);
     return p;
   }
 
@@ -350,6 +312,65 @@ class KernelProcSource final : public vfs::proc::ProcSource {
   }
 
  private:
+  std::optional<ProcessInfo> ProcessLocked(int pid, int tid, bool times,
+                                           std::shared_ptr<vfs::FdTable>& files) {
+    absl::MutexLock lock(&k_.mu());
+    ThreadGroup* tg = k_.LookupProcessLocked(pid);
+    if (tg == nullptr) return std::nullopt;
+    Task* leader = k_.LookupTaskLocked(pid);
+    if (leader != nullptr && &leader->thread_group() != tg) leader = nullptr;
+    if (leader == nullptr && !tg->tasks.empty()) leader = tg->tasks.front();
+    Task* t = leader;
+    if (tid != 0) {
+      t = k_.LookupTaskLocked(tid);
+      if (t == nullptr || &t->thread_group() != tg) return std::nullopt;
+    }
+    ProcessInfo p;
+    p.pid = pid;
+    p.ppid = tg->parent ? tg->parent->pid() : 0;
+    p.comm = leader ? leader->name : tg->exit_comm;
+    p.pgid = tg->pgid;
+    p.sid = tg->sid;
+    if (tg->ctty) {
+      const dev_t d = tg->ctty->Rdev();
+      p.tty_nr = (minor(d) & 0xff) | (major(d) << 8) | ((minor(d) & ~0xffu) << 12);
+      if (tg->ctty->pgrp > 0) p.tpgid = tg->ctty->pgrp;
+    }
+    p.zombie = tg->zombie;
+    p.state = tg->zombie ? 'Z' : StateLocked(*tg, leader);
+    p.start_ns = tg->start_ns - boot_ns_;
+    p.exit_signal = tg->exit_signal;
+    if (tg->zombie) p.exit_code = tg->status.WaitStatus();
+    if (times) {
+      const CpuTimes c = GroupCpuLocked(*tg);
+      p.user_ns = c.user_ns;
+      p.sys_ns = c.sys_ns;
+      p.children_user_ns = tg->cpu.children.user_ns;
+      p.children_sys_ns = tg->cpu.children.sys_ns;
+    }
+    p.shared_pending = tg->pending.mask;
+    for (int sig = 1; sig <= kNumSignals; ++sig) {
+      const SigAction a = tg->GetSigAction(sig);
+      if (a.handler == reinterpret_cast<uint64_t>(SIG_IGN)) {
+        p.ignored |= SigBit(sig);
+      } else if (a.handler != reinterpret_cast<uint64_t>(SIG_DFL)) {
+        p.caught |= SigBit(sig);
+      }
+    }
+    for (int r = 0; r < RLIM_NLIMITS; ++r) p.rlimits[static_cast<size_t>(r)] = tg->GetRlimit(r);
+    p.dumpable = tg->dumpable;
+    p.oom_score_adj = tg->oom_score_adj.load();
+    p.creds = leader ? leader->creds() : tg->exit_creds;
+    p.thread_count = static_cast<int>(tg->tasks.size());
+    p.fd_slots = 64;
+    if (Task* r = ReadableTaskLocked(*tg)) {
+      p.umask = r->fs().umask;
+      files = r->shared_fds();
+    }
+    if (t != nullptr) p.thread = ThreadLocked(*tg, *t, times);
+    return p;
+  }
+
   char StateLocked(ThreadGroup& tg, Task* t) {
     if (tg.stopped) return 'T';
     if (t == nullptr) return 'Z';

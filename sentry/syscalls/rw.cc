@@ -21,37 +21,6 @@ Result<std::shared_ptr<vfs::FileDescription>> WritableFile(Task& t, int fd) {
   return file;
 }
 
-// The application's iovec array as views of its memory, for a read
-// (`out`) or a write. Linux's rules: 0 <= count <= IOV_MAX, and a total
-// above MAX_RW_COUNT is truncated.
-Result<vfs::IoVecs> ImportIovecs(Task& t, uint64_t addr, int64_t count, bool out) {
-  if (count < 0 || count > IOV_MAX) return Errno(EINVAL);
-  std::vector<iovec> iov(static_cast<size_t>(count));
-  TRY(t.mm().CopyIn(addr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(iov.data()), iov.size() * sizeof(iovec))));
-  uint64_t total = 0;
-  for (const auto& v : iov) {
-    if (static_cast<int64_t>(v.iov_len) < 0) return Errno(EINVAL);
-    total += v.iov_len;
-    if (static_cast<int64_t>(total) < 0) return Errno(EINVAL);
-  }
-  vfs::IoVecs result;
-  uint64_t left = kMaxRwCount;
-  for (const auto& v : iov) {
-    uint64_t len = std::min<uint64_t>(v.iov_len, left);
-    if (len == 0) continue;
-    uint64_t base = reinterpret_cast<uint64_t>(v.iov_base);
-    auto views = out ? t.mm().OutBuffer(base, len) : t.mm().InBuffer(base, len);
-    if (!views) {
-      if (result.empty()) return views.error();
-      break;  // a short transfer up to the bad buffer
-    }
-    size_t got = vfs::TotalLength(*views);
-    result.insert(result.end(), views->begin(), views->end());
-    left -= got;
-    if (got < len || left == 0) break;
-  }
-  return result;
-}
 
 // pwrite(2) BUGS: on Linux, an O_APPEND file is appended to whatever the
 // offset.

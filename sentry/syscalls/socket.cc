@@ -23,7 +23,10 @@ using socket::UnixSocket;
 constexpr int kSockTypeMask = 0xf;
 constexpr int kSockMax = 11;         // SOCK_MAX: types above are EINVAL
 constexpr int kMaxFamily = 46;       // NPROTO: families at or above are EAFNOSUPPORT
-constexpr int kUioMaxIov = 1024;     // UIO_MAXIOV
+// A msghdr's iovec array: EMSGSIZE past UIO_MAXIOV; a send's buffers must
+// be readable in full.
+constexpr IovecRules kMsgIovecs{Errno(EMSGSIZE), /*whole_source=*/true};
+constexpr uint32_t kUioMaxIov = IOV_MAX;  // UIO_MAXIOV: messages per sendmmsg/recvmmsg
 constexpr size_t kScmMaxFd = 253;    // SCM_MAX_FD: files one message may pass
 constexpr size_t kOptmemMax = 131072;  // net.core.optmem_max: the largest control buffer
 constexpr size_t kCmsgHdr = sizeof(cmsghdr);
@@ -65,41 +68,6 @@ Result<void> CopyOutAddr(Task& t, std::string_view name, uint64_t addr, uint64_t
   return CopyOutStruct(t, len_addr, full);
 }
 
-// The iovec array of a msghdr as views of application memory. A send's
-// buffers must be readable in full (EFAULT); a receive stops at the first
-// that is not writable.
-Result<vfs::IoVecs> ImportIovecs(Task& t, uint64_t addr, uint64_t count, bool out) {
-  if (count > static_cast<uint64_t>(kUioMaxIov)) return Errno(EMSGSIZE);
-  std::vector<iovec> iov(count);
-  if (count > 0) {
-    TRY(t.mm().CopyIn(addr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(iov.data()),
-                                                iov.size() * sizeof(iovec))));
-  }
-  uint64_t total = 0;
-  for (const auto& v : iov) {
-    if (static_cast<int64_t>(v.iov_len) < 0) return Errno(EINVAL);
-    total += v.iov_len;
-    if (static_cast<int64_t>(total) < 0) return Errno(EINVAL);
-  }
-  vfs::IoVecs result;
-  uint64_t left = kMaxRwCount;
-  for (const auto& v : iov) {
-    const uint64_t len = std::min<uint64_t>(v.iov_len, left);
-    if (len == 0) continue;
-    const uint64_t base = reinterpret_cast<uint64_t>(v.iov_base);
-    auto views = out ? t.mm().OutBuffer(base, len) : t.mm().InBuffer(base, len);
-    if (!views) {
-      if (!out || result.empty()) return views.error();
-      break;
-    }
-    const size_t got = vfs::TotalLength(*views);
-    if (!out && got < len) return Errno(EFAULT);
-    result.insert(result.end(), views->begin(), views->end());
-    left -= got;
-    if (got < len || left == 0) break;
-  }
-  return result;
-}
 
 // scm_check_creds: one may send only the credentials setuid/setgid could
 // give one, and one's own pid (EPERM), without the capabilities.
@@ -239,7 +207,7 @@ Result<uint64_t> DoSendmsg(Task& t, UnixSocket& s, uint64_t msg_addr, int flags)
   if (namelen > 0) name = TRY(CopyInAddr(t, reinterpret_cast<uint64_t>(m.msg_name), namelen));
   args.to = name;
   vfs::IoVecs data =
-      TRY(ImportIovecs(t, reinterpret_cast<uint64_t>(m.msg_iov), m.msg_iovlen, /*out=*/false));
+      TRY(ImportIovecs(t, reinterpret_cast<uint64_t>(m.msg_iov), m.msg_iovlen, /*out=*/false, kMsgIovecs));
   if (m.msg_controllen > INT_MAX || m.msg_controllen > kOptmemMax) return Errno(ENOBUFS);
   if (m.msg_controllen > 0) {
     std::vector<uint8_t> ctl(m.msg_controllen);
@@ -252,7 +220,7 @@ Result<uint64_t> DoSendmsg(Task& t, UnixSocket& s, uint64_t msg_addr, int flags)
 Result<uint64_t> DoRecvmsg(Task& t, UnixSocket& s, uint64_t msg_addr, int flags) {
   const msghdr m = TRY(CopyInStruct<msghdr>(t, msg_addr));
   vfs::IoVecs dst =
-      TRY(ImportIovecs(t, reinterpret_cast<uint64_t>(m.msg_iov), m.msg_iovlen, /*out=*/true));
+      TRY(ImportIovecs(t, reinterpret_cast<uint64_t>(m.msg_iov), m.msg_iovlen, /*out=*/true, kMsgIovecs));
   socket::RecvResult r = TRY(s.Recv(dst, flags));
   if (m.msg_name != nullptr) {
     TRY(CopyOutAddr(t, r.from, reinterpret_cast<uint64_t>(m.msg_name),

@@ -27,7 +27,7 @@ constexpr SyscallInfo kTable[] = {
     {13, "rt_sigaction", RtSigaction, Support::kPartial, "recorded; signal delivery comes with the signals work", "sig,sigaction,sigaction,u"},
     {14, "rt_sigprocmask", RtSigprocmask, Support::kPartial, "recorded; signal delivery comes with the signals work", "sighow,sigset,sigset,u"},
     {15, "rt_sigreturn", RtSigreturn, Support::kFull, "", ""},
-    {16, "ioctl", Ioctl, Support::kPartial, "terminal TCGETS/TCSETS*/TIOCGWINSZ on host ttys", "fd,ioctl,x"},
+    {16, "ioctl", Ioctl, Support::kPartial, "terminals (ptys: termios, window size, job control; host ttys), FIONBIO/FIOCLEX/FIONREAD; not modem or serial lines", "fd,ioctl,x"},
     {17, "pread64", Pread64, Support::kFull, "", "fd,obuf,u,d"},
     {18, "pwrite64", Pwrite64, Support::kFull, "", "fd,buf,u,d"},
     {19, "readv", Readv, Support::kFull, "", "fd,oiov,d"},

@@ -27,6 +27,19 @@ Result<vfs::Path> EmptyPathTarget(Task& t, int dirfd);
 // allowed), or null for now (file.cc).
 Result<uint64_t> SetFileTimes(Task& t, const vfs::Path& p, const timespec* times);
 
+// How ImportIovecs treats a bad vector: the errno for more than IOV_MAX
+// buffers (readv(2): EINVAL, sendmsg(2): EMSGSIZE), and whether a write
+// must be able to read every buffer in full (a send: EFAULT otherwise)
+// rather than transfer up to the first bad one.
+struct IovecRules {
+  Errno too_many = Errno(EINVAL);
+  bool whole_source = false;
+};
+// An application iovec array as views of its memory, for a read (`out`) or
+// a write (util.cc).
+Result<vfs::IoVecs> ImportIovecs(Task& t, uint64_t addr, uint64_t count, bool out,
+                                 IovecRules rules = {});
+
 // Installs `file` at the lowest free fd, honouring RLIMIT_NOFILE.
 Result<uint64_t> InstallFd(Task& t, std::shared_ptr<vfs::FileDescription> file, bool cloexec,
                            int min_fd = 0);

@@ -22,31 +22,7 @@ namespace {
 using husk_test::BadPtr;
 using husk_test::RunInChild;
 
-class Link : public husk_test::ScratchDirTest {
- protected:
-  std::string MakeFile(const std::string& name, const std::string& content = "data",
-                       mode_t mode = 0644) {
-    std::string path = Path(name);
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
-    EXPECT_GE(fd, 0) << path << ": " << strerror(errno);
-    EXPECT_EQ(write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-    close(fd);
-    return path;
-  }
-  std::string Read(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY);
-    if (fd < 0) return "errno " + std::to_string(errno);
-    char buf[256];
-    ssize_t n = read(fd, buf, sizeof buf);
-    close(fd);
-    return n < 0 ? "read error" : std::string(buf, n);
-  }
-  struct stat Stat(const std::string& path) {
-    struct stat st {};
-    EXPECT_EQ(lstat(path.c_str(), &st), 0) << path << ": " << strerror(errno);
-    return st;
-  }
-};
+using Link = husk_test::ScratchDirTest;
 
 bool HasCap(int cap) { return (husk_test::GetCaps().effective >> cap) & 1; }
 

@@ -28,14 +28,7 @@ namespace {
 using husk_test::BadPtr;
 using husk_test::RunInChild;
 
-class Mknod : public husk_test::ScratchDirTest {
- protected:
-  struct stat Stat(const std::string& path) {
-    struct stat st {};
-    EXPECT_EQ(lstat(path.c_str(), &st), 0) << path << ": " << strerror(errno);
-    return st;
-  }
-};
+using Mknod = husk_test::ScratchDirTest;
 
 TEST_P(Mknod, ARegularFile) {
   std::string f = Path("f");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,6 +50,31 @@ class ScratchDirTest : public ::testing::TestWithParam<const char*> {
 
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
   bool OnTmpfs() const { return std::string(GetParam()) == "/dev/shm"; }
+
+  // A regular file `name` holding `content`; its path.
+  std::string MakeFile(const std::string& name, const std::string& content = "data",
+                       mode_t mode = 0644) {
+    std::string path = Path(name);
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
+    EXPECT_GE(fd, 0) << path << ": " << strerror(errno);
+    EXPECT_EQ(write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+    close(fd);
+    return path;
+  }
+  // What the file at `path` holds (up to 256 bytes), or "errno N".
+  std::string Read(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY);
+    if (fd < 0) return "errno " + std::to_string(errno);
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    return n < 0 ? "read error" : std::string(buf, n);
+  }
+  struct stat Stat(const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(lstat(path.c_str(), &st), 0) << path << ": " << strerror(errno);
+    return st;
+  }
 
   std::string dir_;
   mode_t old_umask_ = 0;

@@ -690,6 +690,62 @@ TEST(ProcPid, ChildAppearsThenVanishes) {
   EXPECT_FALSE(DirNames("/proc").count(std::to_string(pid)));
 }
 
+// The state letter of process `pid` once it is `want`, or what it was
+// after a few seconds.
+std::string AwaitState(pid_t pid, const std::string& want) {
+  std::string state;
+  for (int i = 0; i < 300 && state != want; ++i) {
+    auto f = StatFields(ReadFile("/proc/" + std::to_string(pid) + "/stat"));
+    state = f.size() > 3 ? f[3] : "";
+    if (state != want) SleepMs(10);
+  }
+  return state;
+}
+
+TEST(ProcPid, StateFollowsSleepAndStop) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    pause();
+    _exit(0);
+  }
+  EXPECT_EQ(AwaitState(pid, "S"), "S");
+  EXPECT_EQ(Field(ReadFile("/proc/" + std::to_string(pid) + "/status"), "State"), "S (sleeping)");
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+  EXPECT_EQ(AwaitState(pid, "T"), "T");
+  EXPECT_EQ(Field(ReadFile("/proc/" + std::to_string(pid) + "/status"), "State"), "T (stopped)");
+  KillAndReap(pid);
+}
+
+TEST(ProcPid, OtherProcessCwdAndExe) {
+  pid_t pid = SpawnExec({"/bin/sleep", "10"}, {});
+  ASSERT_GT(pid, 0);
+  const std::string dir = "/proc/" + std::to_string(pid);
+  char* cwd = getcwd(nullptr, 0);
+  EXPECT_EQ(ReadLink(dir + "/cwd"), cwd);
+  free(cwd);
+  char* sleep = realpath("/bin/sleep", nullptr);
+  EXPECT_EQ(ReadLink(dir + "/exe"), sleep);
+  free(sleep);
+  EXPECT_TRUE(DirNames(dir + "/fd").count("0"));
+  KillAndReap(pid);
+}
+
+TEST(ProcMem, ReadsAndWritesOwnMemory) {
+  static volatile char word[8] = "abcdefg";
+  int fd = open("/proc/self/mem", O_RDWR);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  char buf[8] = {};
+  ASSERT_EQ(pread(fd, buf, 7, reinterpret_cast<off_t>(word)), 7);
+  EXPECT_STREQ(buf, "abcdefg");
+  ASSERT_EQ(pwrite(fd, "XY", 2, reinterpret_cast<off_t>(word) + 1), 2);
+  EXPECT_EQ(word[1], 'X');
+  EXPECT_EQ(word[2], 'Y');
+  close(fd);
+}
+
 TEST(ProcPid, OpenFileOfAGoneProcessFails) {
   pid_t pid = fork();
   ASSERT_GE(pid, 0);

@@ -2,6 +2,7 @@
 // devpts, the line discipline between master and slave, controlling
 // terminals and job control.
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -20,6 +22,7 @@
 
 #include <gtest/gtest.h>
 
+#include "caps_util.h"
 #include "test_util.h"
 
 namespace {
@@ -440,6 +443,119 @@ TEST(LineDiscipline, TcflushDropsInput) {
   EXPECT_FAILS_WITH(ioctl(p.slave, TCFLSH, 7), EINVAL);
 }
 
+TEST(LineDiscipline, LnextQuotesTheNextCharacter) {
+  PtyPair p;
+  ASSERT_TRUE(p.ok());
+  WriteAll(p.master, "a\x16\x03" "b\x16\x7f\n");
+  char buf[16];
+  ASSERT_EQ(read(p.slave, buf, sizeof(buf)), 5);
+  EXPECT_EQ(std::string(buf, 5), "a\x03" "b\x7f\n");
+}
+
+TEST(LineDiscipline, TcflowStopsOutput) {
+  PtyPair p;
+  ASSERT_TRUE(p.ok());
+  int nb = open(p.name.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK);
+  ASSERT_GE(nb, 0);
+  ASSERT_EQ(tcflow(p.slave, TCOOFF), 0);
+  EXPECT_FAILS_WITH(write(nb, "x", 1), EAGAIN);
+  pollfd pf{nb, POLLOUT, 0};
+  EXPECT_EQ(poll(&pf, 1, 0), 0);
+  ASSERT_EQ(tcflow(p.slave, TCOON), 0);
+  EXPECT_EQ(write(nb, "y", 1), 1);
+  EXPECT_EQ(ReadSome(p.master, 1), "y");
+  EXPECT_FAILS_WITH(tcflow(p.slave, 9), EINVAL);
+  close(nb);
+}
+
+TEST(LineDiscipline, IxonCtrlSCtrlQ) {
+  PtyPair p;
+  ASSERT_TRUE(p.ok());
+  int nb = open(p.name.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK);
+  ASSERT_GE(nb, 0);
+  WriteAll(p.master, "\x13");
+  pollfd pf{nb, POLLOUT, 0};
+  const long end = NowMs() + 3000;
+  while (poll(&pf, 1, 0) == 1 && NowMs() < end) usleep(1000);
+  EXPECT_FAILS_WITH(write(nb, "x", 1), EAGAIN);
+  WriteAll(p.master, "\x11");
+  EXPECT_EQ(poll(&pf, 1, 3000), 1);
+  EXPECT_EQ(write(nb, "y", 1), 1);
+  EXPECT_EQ(ReadSome(p.master, 1), "y");
+  close(nb);
+}
+
+TEST(LineDiscipline, PacketModePrefixesData) {
+  PtyPair p;
+  ASSERT_TRUE(p.ok());
+  int on = 1;
+  ASSERT_EQ(ioctl(p.master, TIOCPKT, &on), 0);
+  WriteAll(p.slave, "x");
+  std::string got = ReadSome(p.master, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], TIOCPKT_DATA);
+  EXPECT_EQ(got[1], 'x');
+}
+
+TEST(LineDiscipline, ExclusiveRefusesNewOpens) {
+  PtyPair p;
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(ioctl(p.slave, TIOCEXCL), 0);
+  RunInChild([&] {
+    // Without CAP_SYS_ADMIN.
+    husk_test::Caps c = husk_test::GetCaps();
+    c.effective &= ~(uint64_t{1} << CAP_SYS_ADMIN);
+    ASSERT_EQ(husk_test::SetCaps(c), 0);
+    EXPECT_FAILS_WITH(open(p.name.c_str(), O_RDWR | O_NOCTTY), EBUSY);
+  });
+  ASSERT_EQ(ioctl(p.slave, TIOCNXCL), 0);
+  int fd = open(p.name.c_str(), O_RDWR | O_NOCTTY);
+  EXPECT_GE(fd, 0);
+  close(fd);
+}
+
+TEST(LineDiscipline, TiocstiOnTheControllingTerminal) {
+  PtyPair p;
+  ASSERT_TRUE(p.ok());
+  RunInChild([&] {
+    ASSERT_GE(setsid(), 0);
+    ASSERT_EQ(ioctl(p.slave, TIOCSCTTY, 0), 0);
+    char c = 'q';
+    if (ioctl(p.slave, TIOCSTI, &c) != 0) {
+      // dev.tty.legacy_tiocsti=0 turns it off.
+      ASSERT_EQ(errno, EIO);
+      return;
+    }
+    c = '\n';
+    ASSERT_EQ(ioctl(p.slave, TIOCSTI, &c), 0);
+    char buf[8];
+    ASSERT_EQ(read(p.slave, buf, sizeof(buf)), 2);
+    EXPECT_EQ(buf[0], 'q');
+  });
+}
+
+TEST(Devpts, ListsTheSlaves) {
+  PtyPair p;
+  ASSERT_TRUE(p.ok());
+  const std::string n = p.name.substr(strlen("/dev/pts/"));
+  DIR* d = opendir("/dev/pts");
+  ASSERT_NE(d, nullptr);
+  bool ptmx = false, ours = false;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name == std::string("ptmx")) ptmx = true;
+    if (e->d_name == n) {
+      ours = true;
+      EXPECT_EQ(e->d_type, DT_CHR);
+    }
+  }
+  closedir(d);
+  EXPECT_TRUE(ptmx);
+  EXPECT_TRUE(ours);
+  struct statfs sf;
+  ASSERT_EQ(statfs("/dev/pts", &sf), 0);
+  EXPECT_EQ(sf.f_type, 0x1cd1);  // DEVPTS_SUPER_MAGIC
+}
+
 // --- readiness and the ends closing ---
 
 TEST(PtyPoll, Readiness) {
@@ -628,6 +744,32 @@ TEST(Ctty, SetsidDropsIt) {
   });
 }
 
+TEST(Ctty, ProcStatShowsTheTerminal) {
+  PtyPair p;
+  ASSERT_TRUE(p.ok());
+  RunInChild([&] {
+    ASSERT_GE(setsid(), 0);
+    ASSERT_EQ(ioctl(p.slave, TIOCSCTTY, 0), 0);
+    FILE* f = fopen("/proc/self/stat", "r");
+    ASSERT_NE(f, nullptr);
+    char buf[1024];
+    ASSERT_NE(fgets(buf, sizeof(buf), f), nullptr);
+    fclose(f);
+    // Fields after "(comm)": state ppid pgrp session tty_nr tpgid.
+    const char* rest = strrchr(buf, ')');
+    ASSERT_NE(rest, nullptr);
+    char state;
+    int ppid, pgrp, session, tty_nr, tpgid;
+    ASSERT_EQ(sscanf(rest + 2, "%c %d %d %d %d %d", &state, &ppid, &pgrp, &session, &tty_nr, &tpgid), 6);
+    struct stat st;
+    ASSERT_EQ(fstat(p.slave, &st), 0);
+    const unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
+    EXPECT_EQ(tty_nr, static_cast<int>((min & 0xff) | (maj << 8) | ((min & ~0xffu) << 12)));
+    EXPECT_EQ(tpgid, getpid());
+    EXPECT_EQ(session, getpid());
+  });
+}
+
 TEST(JobControl, CtrlCSendsSigintToTheForegroundGroup) {
   PtyPair p;
   ASSERT_TRUE(p.ok());
@@ -807,6 +949,42 @@ TEST(JobControl, BackgroundReadWithSigttinIgnoredIsEio) {
     int status;
     ASSERT_EQ(waitpid(kid, &status, 0), kid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  });
+}
+
+TEST(JobControl, BackgroundReadOfAnOrphanedGroupIsEio) {
+  PtyPair p;
+  ASSERT_TRUE(p.ok());
+  RunInChild([&] {
+    ASSERT_GE(setsid(), 0);
+    ASSERT_EQ(ioctl(p.slave, TIOCSCTTY, 0), 0);
+    int result[2];
+    ASSERT_EQ(pipe(result), 0);
+    pid_t mid = fork();
+    ASSERT_GE(mid, 0);
+    if (mid == 0) {
+      const pid_t parent = getpid();
+      pid_t kid = fork();
+      if (kid == 0) {
+        setpgid(0, 0);
+        // Once its parent is gone its group has no link into the session:
+        // orphaned, so a background read is EIO instead of a stop.
+        const long end = NowMs() + 5000;
+        while (getppid() == parent && NowMs() < end) usleep(1000);
+        char buf[8];
+        const char r = read(p.slave, buf, sizeof(buf)) < 0 && errno == EIO ? 'y' : 'n';
+        (void)!write(result[1], &r, 1);
+        _exit(0);
+      }
+      setpgid(kid, kid);
+      _exit(0);
+    }
+    ASSERT_EQ(waitpid(mid, nullptr, 0), mid);
+    close(result[1]);
+    char r = 0;
+    ASSERT_EQ(read(result[0], &r, 1), 1);
+    EXPECT_EQ(r, 'y');
+    close(result[0]);
   });
 }
 

@@ -48,32 +48,11 @@ std::vector<std::string> List(const std::string& dir) {
 
 class Rename : public husk_test::ScratchDirTest {
  protected:
-  std::string MakeFile(const std::string& name, const std::string& content = "data") {
-    std::string path = Path(name);
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    EXPECT_GE(fd, 0) << path << ": " << strerror(errno);
-    EXPECT_EQ(write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-    close(fd);
-    return path;
-  }
   std::string MakeDir(const std::string& name, mode_t mode = 0755) {
     std::string path = Path(name);
     EXPECT_EQ(mkdir(path.c_str(), mode), 0) << path << ": " << strerror(errno);
     EXPECT_EQ(chmod(path.c_str(), mode), 0);  // the mode as given, umask or not
     return path;
-  }
-  std::string Read(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY);
-    if (fd < 0) return "errno " + std::to_string(errno);
-    char buf[256];
-    ssize_t n = read(fd, buf, sizeof buf);
-    close(fd);
-    return n < 0 ? "read error" : std::string(buf, n);
-  }
-  struct stat Stat(const std::string& path) {
-    struct stat st {};
-    EXPECT_EQ(lstat(path.c_str(), &st), 0) << path << ": " << strerror(errno);
-    return st;
   }
   bool Exists(const std::string& path) {
     struct stat st;

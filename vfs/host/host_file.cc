@@ -96,8 +96,28 @@ class HostFile final : public FileDescription {
         TRY(mem.CopyOut(arg, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&ws), sizeof(ws))));
         return 0;
       }
+      case TIOCSWINSZ: {
+        winsize ws;
+        TRY(mem.CopyIn(arg, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&ws), sizeof(ws))));
+        if (ioctl(fd_.get(), TIOCSWINSZ, &ws) != 0) return Errno(errno);
+        return 0;
+      }
+      case FIONREAD:
+      case TIOCOUTQ: {
+        int n;
+        if (ioctl(fd_.get(), cmd, &n) != 0) return Errno(errno);
+        TRY(mem.CopyOut(arg, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&n), sizeof(n))));
+        return 0;
+      }
+      case TCFLSH:
+      case TCXONC:
+      case TCSBRK:
+        // Integer arguments; tcdrain (TCSBRK 1) waits for the host.
+        if (ioctl(fd_.get(), cmd, static_cast<unsigned long>(arg)) != 0) return Errno(errno);
+        return 0;
     }
-    // PARTIAL(tty): job control ioctls come with the terminal work.
+    // PARTIAL(tty): job control is the sandbox's (sentry/kernel/tty wraps
+    // the caller's terminal); other terminal ioctls are not passed on.
     return Errno(ENOTTY);
   }
 

@@ -544,9 +544,9 @@ Result<std::string> StatText(const PidRef& r, bool whole) {
   auto addr = [&](uint64_t v) { return mm && permitted ? v : 0; };
   const uint64_t rsslim = p.rlimits[RLIMIT_RSS].rlim_cur;
   std::string out = fmt::format(
-      "{} ({}) {} {} {} {} 0 -1 {} 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} {} ",
+      "{} ({}) {} {} {} {} {} {} {} 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} {} ",
       whole || !t ? p.pid : t->tid, t ? t->comm : p.comm, t ? t->state : p.state, p.ppid, p.pgid,
-      p.sid, p.zombie ? 0x400004 : 0x400000, user / kNsPerTick, sys / kNsPerTick,
+      p.sid, p.tty_nr, p.tpgid, p.zombie ? 0x400004 : 0x400000, user / kNsPerTick, sys / kNsPerTick,
       p.children_user_ns / kNsPerTick, p.children_sys_ns / kNsPerTick, priority, nice,
       p.thread_count, start / kNsPerTick, vsize, rss / 4096, rsslim);
   out += fmt::format("{} {} {} 0 0 ", mm ? (permitted ? l.start_code : 1) : 0,

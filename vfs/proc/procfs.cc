@@ -76,6 +76,31 @@ Result<std::string> MeminfoText(ProcSource& src) {
   return out;
 }
 
+// PARTIAL(vmstat): the page counts follow meminfo; no event is counted.
+Result<std::string> VmstatText(ProcSource& src) {
+  const SystemInfo s = src.System();
+  const uint64_t used = (s.mem_total - std::min(s.mem_total, s.mem_free)) / 4096;
+  std::string out;
+  auto line = [&out](std::string_view name, uint64_t v) { out += fmt::format("{} {}\n", name, v); };
+  line("nr_free_pages", s.mem_free / 4096);
+  line("nr_inactive_anon", 0);
+  line("nr_active_anon", used);
+  line("nr_inactive_file", 0);
+  line("nr_active_file", 0);
+  line("nr_unevictable", 0);
+  line("nr_anon_pages", used);
+  line("nr_mapped", 0);
+  line("nr_file_pages", s.cached / 4096);
+  line("nr_dirty", 0);
+  line("nr_writeback", 0);
+  line("nr_shmem", s.shmem / 4096);
+  for (const char* n : {"pgpgin", "pgpgout", "pswpin", "pswpout", "pgalloc_normal", "pgfree",
+                        "pgactivate", "pgdeactivate", "pgfault", "pgmajfault"}) {
+    line(n, 0);
+  }
+  return out;
+}
+
 // The sandbox's CPU time, spread evenly over its CPUs; the rest of the
 // time since boot is idle.
 struct CpuTicks {
@@ -288,6 +313,7 @@ class ProcRoot final : public SynthDir {
     fixed_.Add("thread-self", std::make_shared<SelfLink>(pfs, true));
     text("cpuinfo", [src] { return Result<std::string>(src->CpuInfo()); });
     text("meminfo", [src] { return MeminfoText(*src); });
+    text("vmstat", [src] { return VmstatText(*src); });
     text("stat", [src] { return StatText(*src); });
     text("uptime", [src] { return UptimeText(*src); });
     text("loadavg", [src] { return LoadavgText(*src); });

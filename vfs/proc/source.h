@@ -56,6 +56,10 @@ struct ProcessInfo {
   std::string comm;  // the leader's name (a zombie's: its last thread's)
   int pgid = 0;
   int sid = 0;
+  // The controlling terminal (stat's tty_nr, new_encode_dev) and its
+  // foreground group (tpgid, -1: none).
+  uint32_t tty_nr = 0;
+  int tpgid = -1;
   char state = 'R';  // the leader's, or Z for a zombie
   bool zombie = false;
   int64_t start_ns = 0;  // since the sandbox's boot; with the pid, its identity

@@ -39,13 +39,17 @@ class SentryMemory final : public vfs::UserMemory {
 // The host terminal `sentry run` was started on.
 class HostTty final : public Tty, public std::enable_shared_from_this<HostTty> {
  public:
-  explicit HostTty(std::shared_ptr<vfs::FileDescription> host) : host_(std::move(host)) {}
+  explicit HostTty(std::shared_ptr<vfs::FileDescription> host) : host_(std::move(host)) {
+    if (auto st = host_->Stat()) rdev_ = st->st_rdev;
+  }
   bool IsPty() const override { return false; }
+  dev_t Rdev() const override { return rdev_; }
   Result<std::shared_ptr<vfs::FileDescription>> OpenDevTty(const vfs::Path& path, int flags) override;
   const std::shared_ptr<vfs::FileDescription>& host() const { return host_; }
 
  private:
   std::shared_ptr<vfs::FileDescription> host_;
+  dev_t rdev_ = 0;
 };
 
 // A file on the host terminal: reads, writes and the terminal's settings
@@ -58,6 +62,9 @@ class HostTtyFile final : public vfs::FileDescription {
 
   Result<size_t> Read(const vfs::IoVecs& dst) override {
     if (Task* t = Caller()) TRY(CheckChange(*t, *tty_, SIGTTIN));
+    // This description's O_NONBLOCK, not the host file's (which /dev/tty
+    // opens share).
+    if ((flags() & O_NONBLOCK) && host_->Readiness(POLLIN) == 0) return Errno(EAGAIN);
     return host_->Read(dst);
   }
   Result<size_t> Write(const vfs::IoVecs& src) override {
@@ -69,6 +76,7 @@ class HostTtyFile final : public vfs::FileDescription {
         TRY(CheckChange(*t, *tty_, SIGTTOU));
       }
     }
+    if ((flags() & O_NONBLOCK) && host_->Readiness(POLLOUT) == 0) return Errno(EAGAIN);
     return host_->Write(src);
   }
   Result<uint64_t> Seek(int64_t, int) override { return Errno(ESPIPE); }

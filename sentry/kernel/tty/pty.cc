@@ -183,6 +183,7 @@ class Pty final : public Tty, public std::enable_shared_from_this<Pty> {
   }
 
   bool IsPty() const override { return true; }
+  dev_t Rdev() const override { return makedev(kPtyMajor + index / 256, index % 256); }
   Result<std::shared_ptr<vfs::FileDescription>> OpenDevTty(const vfs::Path& path, int flags) override {
     return OpenSlave(path, flags);
   }

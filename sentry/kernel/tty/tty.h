@@ -3,6 +3,8 @@
 // the caller's own terminal when `sentry run` is started on one.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <optional>
 
@@ -34,6 +36,8 @@ class Tty {
   // A pty slave (a session leader's exit sends SIGHUP to the foreground
   // group only) or not.
   virtual bool IsPty() const = 0;
+  // Its device number (/proc/[pid]/stat's tty_nr).
+  virtual dev_t Rdev() const = 0;
   // open(2) of /dev/tty by a process this is the controlling terminal of:
   // a new open file of the terminal at `path`.
   virtual Result<std::shared_ptr<vfs::FileDescription>> OpenDevTty(const vfs::Path& path,

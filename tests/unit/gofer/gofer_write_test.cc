@@ -157,7 +157,8 @@ TEST_F(GoferWriteTest, NewFilesGetTheRequestedOwner) {
   struct stat st = HostLstat(Host("theirs"));
   EXPECT_EQ(st.st_uid, 1234u);
   EXPECT_EQ(st.st_gid, 5678u);
-  EXPECT_EQ(st.st_mode, S_IFREG | 04755) << "chown must not drop the new file's set-ID bits";
+  // Never a set-user-ID file on the host (see SetIdBitsNeverReachTheHost).
+  EXPECT_EQ(st.st_mode, S_IFREG | 0755);
   EXPECT_EQ(theirs->attr.uid, 1234u);
   auto dir = client_->MkDir(dir_, "theirdir", 0755, Owner{1234, 5678});
   ASSERT_EQ(ErrName(dir), "OK");
@@ -165,6 +166,22 @@ TEST_F(GoferWriteTest, NewFilesGetTheRequestedOwner) {
   auto link = client_->SymLink(dir_, "theirlink", "target", Owner{1234, 5678});
   ASSERT_EQ(ErrName(link), "OK");
   EXPECT_EQ(HostLstat(Host("theirlink")).st_uid, 1234u);
+}
+
+// A sandbox's root could otherwise leave a set-user-ID root program on
+// the host for other users to run.
+TEST_F(GoferWriteTest, SetIdBitsNeverReachTheHost) {
+  auto made = client_->Create(dir_, "suid", O_RDWR, 06755, Me());
+  ASSERT_EQ(ErrName(made), "OK");
+  EXPECT_EQ(HostLstat(Host("suid")).st_mode, S_IFREG | 0755);
+  auto attr = client_->SetAttr(made->fid, AttrChange{.mask = kSetAttrMode, .mode = 04711});
+  ASSERT_EQ(ErrName(attr), "OK");
+  EXPECT_EQ(HostLstat(Host("suid")).st_mode, S_IFREG | 0711);
+  auto dir = client_->MkDir(dir_, "sgid_dir", 0755, Me());
+  ASSERT_EQ(ErrName(dir), "OK");
+  attr = client_->SetAttr(dir->first, AttrChange{.mask = kSetAttrMode, .mode = 02775});
+  ASSERT_EQ(ErrName(attr), "OK");
+  EXPECT_EQ(HostLstat(Host("sgid_dir")).st_mode, S_IFDIR | 02775) << "a directory's set-group-ID stays";
 }
 
 TEST_F(GoferWriteTest, SetGroupIdDirectoryGivesItsGroup) {
