@@ -18,7 +18,7 @@ case "$work" in
 esac
 
 rm -rf "$work"
-mkdir -p "$work/tmp" || exit 2
+mkdir -p "$work/tmp" "$work/bin" || exit 2
 chmod 1777 "$work/tmp"
 fail=0
 for spec in "$@"; do
@@ -28,8 +28,11 @@ for spec in "$@"; do
   [ -x "$prog" ] || { echo "FAIL: $prog is not executable"; fail=1; continue; }
   args=()
   [ -n "$filter" ] && args=("--gtest_filter=$filter")
-  if GTEST_BRIEF=1 "$sentry" run --mount "$work/tmp:/tmp:rw" -- "$prog" "${args[@]}" \
-       </dev/null >"$work/out" 2>&1; then
+  # The mount hides the sandbox's /tmp, and the build tree may be under it:
+  # the program runs from a read-only mount of its own.
+  cp "$prog" "$work/bin/" || exit 2
+  if GTEST_BRIEF=1 "$sentry" run --mount "$work/tmp:/tmp:rw" --mount "$work/bin:/husk-test-bin:ro" \
+       -- "/husk-test-bin/$(basename "$prog")" "${args[@]}" </dev/null >"$work/out" 2>&1; then
     echo "ok: $(basename "$prog") $(grep -o 'PASSED.*' "$work/out" | tail -1)"
   else
     echo "FAIL: $(basename "$prog") on a writable mount:"
