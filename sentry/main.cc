@@ -339,6 +339,8 @@ int Run(int argc, char** argv) {
   // From here on (and in every thread started from here) the signals meant
   // for the sandbox wait for the forwarder.
   host::SignalForwarder forwarder;
+  // /proc/cpuinfo's content, read on a thread of its own meanwhile.
+  std::future<std::string> cpuinfo = std::async(std::launch::async, kernel::HostCpuInfo);
   // The memory file and the platform first: the platform makes the
   // sandbox's first stub on a thread of its own, which then overlaps with
   // the gofer's start (vfork holds this thread until the gofer's exec).
@@ -410,8 +412,8 @@ int Run(int argc, char** argv) {
   // The host's /proc and /sys describe the host (and /proc/self the
   // gofer): they must not show through the root. The sandbox has its own:
   // its processes, its mounts, its CPUs. The source reads the host's
-  // cpuinfo now, before the sentry confines itself.
-  mount_on("/proc", vfs::NewProcMount(k.vfs(), kernel::NewProcSource(k)));
+  // cpuinfo at start-up, before the sentry confines itself.
+  mount_on("/proc", vfs::NewProcMount(k.vfs(), kernel::NewProcSource(k, cpuinfo.get())));
   mount_on("/sys", vfs::NewSysMount(kernel::SandboxCpus()));
   for (size_t i = 0; i < flags.mounts.size(); ++i) {
     auto m = vfs::NewGoferMount(client, static_cast<uint32_t>(i + 1), !flags.mounts[i].writable,

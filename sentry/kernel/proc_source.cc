@@ -79,8 +79,8 @@ std::string ReadCpuInfo(const std::vector<uint8_t>& cpus) {
 
 class KernelProcSource final : public vfs::proc::ProcSource {
  public:
-  explicit KernelProcSource(Kernel& k)
-      : k_(k), boot_ns_(Ns(k.boot_time())), cpuinfo_(ReadCpuInfo(SandboxCpus())) {}
+  KernelProcSource(Kernel& k, std::string cpuinfo)
+      : k_(k), boot_ns_(Ns(k.boot_time())), cpuinfo_(std::move(cpuinfo)) {}
 
   Caller CurrentCaller() override {
     Caller c;
@@ -466,8 +466,10 @@ const std::vector<uint8_t>& SandboxCpus() {
   return cpus;
 }
 
-std::shared_ptr<vfs::proc::ProcSource> NewProcSource(Kernel& k) {
-  return std::make_shared<KernelProcSource>(k);
+std::string HostCpuInfo() { return ReadCpuInfo(SandboxCpus()); }
+
+std::shared_ptr<vfs::proc::ProcSource> NewProcSource(Kernel& k, std::string cpuinfo) {
+  return std::make_shared<KernelProcSource>(k, std::move(cpuinfo));
 }
 
 }  // namespace husk::kernel

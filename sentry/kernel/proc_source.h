@@ -31,8 +31,12 @@ int64_t SandboxUptimeNs(Kernel& k);
 // cpumask (sched_getaffinity(2)).
 const std::vector<uint8_t>& SandboxCpus();
 
-// procfs's view of `k`. Reads the host's /proc/cpuinfo now: call it before
-// the sentry confines itself.
-std::shared_ptr<vfs::proc::ProcSource> NewProcSource(Kernel& k);
+// The host's /proc/cpuinfo, the sandbox's CPUs only. It takes the host a
+// millisecond or so: `sentry run` reads it on a thread of its own while it
+// starts, before the gofer is up and before the sentry confines itself.
+std::string HostCpuInfo();
+
+// procfs's view of `k`, showing `cpuinfo` as /proc/cpuinfo.
+std::shared_ptr<vfs::proc::ProcSource> NewProcSource(Kernel& k, std::string cpuinfo);
 
 }  // namespace husk::kernel
