@@ -374,6 +374,11 @@ void Task::HandleFault(const siginfo_t& host) {
   // allowed".
   if (info.si_signo == SIGSEGV && info.si_code == SEGV_MAPERR && mm_->Mapped(addr)) {
     info.si_code = SEGV_ACCERR;
+    // A file mapping's page past the end of its file: SIGBUS.
+    if (mm_->PastFileEnd(addr)) {
+      info.si_signo = SIGBUS;
+      info.si_code = BUS_ADRERR;
+    }
   }
   // force_sig: a blocked or ignored fault signal kills the process.
   const SigAction act = tg_->GetSigAction(info.si_signo);

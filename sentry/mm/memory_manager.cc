@@ -977,6 +977,22 @@ bool MemoryManager::Mapped(uint64_t addr) {
   return v != vmas_.begin() && std::prev(v)->second.end > addr;
 }
 
+bool MemoryManager::PastFileEnd(uint64_t addr) {
+  std::shared_ptr<vfs::FileDescription> file;
+  uint64_t fpage = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto v = vmas_.upper_bound(addr);
+    if (v == vmas_.begin()) return false;
+    --v;
+    if (v->second.end <= addr || !v->second.file) return false;
+    file = v->second.file;
+    fpage = v->second.file_offset + (PageDown(addr) - v->first);
+  }
+  auto size = file->Size();
+  return size && fpage >= PageUp(*size);
+}
+
 template <class Fn>
 size_t MemoryManager::Walk(uint64_t addr, uint64_t len, Access access, bool force, Fn fn) {
   absl::MutexLock lock(&mu_);

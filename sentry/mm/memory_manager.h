@@ -148,6 +148,9 @@ class MemoryManager : public vfs::UserMemory {
   // Whether a mapping covers `addr` (a fault there is SEGV_ACCERR, not
   // SEGV_MAPERR, even where the stub has nothing mapped yet).
   bool Mapped(uint64_t addr);
+  // Whether `addr` is in a file mapping's page that lies wholly past the
+  // end of its file (an access there is SIGBUS in Linux).
+  bool PastFileEnd(uint64_t addr);
 
   // Writes zeros over [addr, addr+len) regardless of protection (exec's bss).
   Result<void> ZeroForce(uint64_t addr, uint64_t len);

@@ -7,12 +7,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -915,6 +917,31 @@ TEST(Madvise, RangeWithHoleIsEnomemButAppliesToMappedPart) {
   EXPECT_TRUE(AllBytesAre(p, kPage, 0));
   EXPECT_TRUE(AllBytesAre(p + 2 * kPage, kPage, 0));
   EXPECT_EQ(munmap(p, 3 * kPage), 0);
+}
+
+// A page of a file mapping wholly past the file's end: SIGBUS with
+// BUS_ADRERR. The handler ends the child with 0 only for that signal.
+TEST(MmapFault, PastEndOfFileIsSigbus) {
+  husk_test::RunInChild([] {
+    struct sigaction sa {};
+    sa.sa_sigaction = [](int sig, siginfo_t* si, void*) {
+      _exit(sig == SIGBUS && si->si_code == BUS_ADRERR ? 0 : 10 + sig);
+    };
+    sa.sa_flags = SA_SIGINFO;
+    ASSERT_EQ(sigaction(SIGBUS, &sa, nullptr), 0);
+    ASSERT_EQ(sigaction(SIGSEGV, &sa, nullptr), 0);
+    char name[] = "/tmp/husk_sigbus_XXXXXX";
+    int fd = mkstemp(name);
+    ASSERT_GE(fd, 0);
+    unlink(name);
+    ASSERT_EQ(write(fd, "x", 1), 1);
+    auto* p = static_cast<volatile char*>(mmap(nullptr, 8192, PROT_READ, MAP_SHARED, fd, 0));
+    ASSERT_NE(p, MAP_FAILED);
+    EXPECT_EQ(p[0], 'x');
+    EXPECT_EQ(p[1], 0);  // the rest of the file's last page reads as zeros
+    (void)p[4096];
+    ADD_FAILURE() << "no fault past the end of the file";
+  });
 }
 
 }  // namespace
