@@ -647,6 +647,16 @@ Result<std::string> SmapsText(const PidRef& r) {
   return out;
 }
 
+// Up to `len` bytes of process `r`'s memory from `addr`, as much as can be
+// read.
+Result<std::string> ReadText(const PidRef& r, uint64_t addr, uint64_t len) {
+  std::string buf(len, '\0');
+  size_t n = TRY(r.src().ReadMemory(
+      r.pid, addr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size())));
+  buf.resize(n);
+  return buf;
+}
+
 // cmdline: the argument strings; a process that wrote over their end
 // (setproctitle) has its text run on into the environment up to a NUL, as
 // Linux's get_mm_cmdline allows.
@@ -655,18 +665,13 @@ Result<std::string> CmdlineText(const PidRef& r) {
   if (p.zombie) return std::string();
   auto lay = r.src().Layout(r.pid);
   if (!lay || lay->arg_end <= lay->arg_start) return std::string();
-  std::string buf(lay->arg_end - lay->arg_start, '\0');
-  size_t n = TRY(r.src().ReadMemory(
-      r.pid, lay->arg_start, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size())));
-  buf.resize(n);
-  if (n == 0 || buf.back() == '\0') return buf;
+  std::string buf = TRY(ReadText(r, lay->arg_start, lay->arg_end - lay->arg_start));
+  if (buf.empty() || buf.back() == '\0') return buf;
   // The end was overwritten: the text stops at its first NUL, or runs on.
   if (size_t nul = buf.find('\0'); nul != std::string::npos) return buf.substr(0, nul + 1);
   if (lay->env_end > lay->arg_end) {
-    std::string more(std::min<uint64_t>(lay->env_end - lay->arg_end, 4096), '\0');
-    size_t m = TRY(r.src().ReadMemory(
-        r.pid, lay->arg_end, std::span<uint8_t>(reinterpret_cast<uint8_t*>(more.data()), more.size())));
-    more.resize(m);
+    std::string more =
+        TRY(ReadText(r, lay->arg_end, std::min<uint64_t>(lay->env_end - lay->arg_end, 4096)));
     if (size_t nul = more.find('\0'); nul != std::string::npos) more.resize(nul + 1);
     buf += more;
   }
@@ -678,11 +683,7 @@ Result<std::string> EnvironText(const PidRef& r) {
   if (p.zombie) return std::string();
   auto lay = r.src().Layout(r.pid);
   if (!lay || lay->env_end <= lay->env_start) return std::string();
-  std::string buf(lay->env_end - lay->env_start, '\0');
-  size_t n = TRY(r.src().ReadMemory(
-      r.pid, lay->env_start, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size())));
-  buf.resize(n);
-  return buf;
+  return ReadText(r, lay->env_start, lay->env_end - lay->env_start);
 }
 
 Result<std::string> CommText(const PidRef& r) {
